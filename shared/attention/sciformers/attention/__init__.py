@@ -1,0 +1,20 @@
+"""sciformers.attention: attention variants behind one registry, and the transformer blocks built on them.
+
+>>> from sciformers.attention import create_attention, list_attention
+>>> attn = create_attention("linear")
+>>> out = attn(q, k, v, causal=True)          # q, k, v: (B, H, N, d)
+"""
+
+from sciformers.attention.registry import (
+    AttentionSpec,
+    create_attention,
+    get_attention_spec,
+    list_attention,
+    register_attention,
+)
+
+# --- sequence kernels: softmax, linear, sinkhorn (+ naive fp64 reference) ---
+
+# --- structured variants: axial, spatial_reduction, edge ---
+
+# --- position encodings and transformer blocks ---
