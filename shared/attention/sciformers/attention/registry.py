@@ -31,6 +31,8 @@ class AttentionSpec:
             ``key_padding`` (``(B, M)`` or broadcastable to ``(B, 1, 1, M)``) or ``none``.
         dtypes: dtypes the variant is tested in.
         tolerances: ``{dtype: (atol, rtol)}`` against the fp64 reference.
+        reference: a naive fp64 implementation with the same call signature, used by the
+            conformance tests as the oracle (``None`` for layers tested by their own suites).
         paper: the paper the variant implements.
         description: one line for ``sciformers list attention``.
     """
@@ -48,6 +50,7 @@ class AttentionSpec:
             torch.bfloat16: (2e-2, 5e-3),
         }
     )
+    reference: Callable[..., torch.Tensor] | None = None
     paper: str = ""
     description: str = ""
 
