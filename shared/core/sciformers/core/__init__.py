@@ -1,5 +1,6 @@
 """sciformers.core: configs, seeding, devices, the model registry, the Trainer, checkpoints, distributed."""
 
+from sciformers.core.cache import cache_dir
 from sciformers.core.config import (
     Config,
     ConfigError,
@@ -8,6 +9,6 @@ from sciformers.core.config import (
     load_yaml,
     parse_override,
 )
-from sciformers.core.registry import create_model, get_model_factory, list_models, register_model
+from sciformers.core.registry import create_model, get_model_factory, import_domain, list_models, register_model
 
 # --- training: seeding, device, Trainer, checkpoints, distributed ---

@@ -6,6 +6,7 @@ A misspelt key is an error naming the key and the keys that exist, before anythi
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
@@ -78,7 +79,21 @@ def parse_override(item: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError as err:
         raise ConfigError(f"--set {item!r}: VALUE is not valid YAML: {err}") from None
-    return parts, value
+    return parts, _yaml12_float(value)
+
+
+_FLOAT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+def _yaml12_float(value: Any) -> Any:
+    """Read ``1e-3`` as a float, as YAML 1.2 does (PyYAML's YAML 1.1 keeps it a string)."""
+    if isinstance(value, str) and _FLOAT.match(value):
+        return float(value)
+    if isinstance(value, list):
+        return [_yaml12_float(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _yaml12_float(v) for k, v in value.items()}
+    return value
 
 
 def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -124,4 +139,4 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at top level, got {type(data).__name__}")
-    return data
+    return _yaml12_float(data)

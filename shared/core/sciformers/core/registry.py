@@ -29,20 +29,24 @@ def register_model(name: str) -> Callable[[F], F]:
     return deco
 
 
-def _import_domain(name: str) -> None:
-    if "." in name:
-        domain = name.split(".", 1)[0]
-        try:
-            importlib.import_module(f"sciformers.{domain}")
-        except ModuleNotFoundError as err:
-            if err.name != f"sciformers.{domain}":
-                raise
+def import_domain(name: str) -> None:
+    """Import ``sciformers.<domain>`` for a name ``<domain>.<entry>`` (or a bare domain), if it exists.
+
+    Registration happens on import, so this is how shared registries find domain entries
+    without importing any domain themselves.
+    """
+    domain = name.split(".", 1)[0]
+    try:
+        importlib.import_module(f"sciformers.{domain}")
+    except ModuleNotFoundError as err:
+        if err.name != f"sciformers.{domain}":
+            raise
 
 
 def get_model_factory(name: str) -> Callable[..., Any]:
     """The factory registered under ``name`` (importing its domain if needed)."""
-    if name not in _MODELS:
-        _import_domain(name)
+    if name not in _MODELS and "." in name:
+        import_domain(name)
     try:
         return _MODELS[name]
     except KeyError:

@@ -1,0 +1,130 @@
+"""The ``sciformers`` command line: list, run, report, data, predict.
+
+    sciformers list [pipelines|models|tasks|attention|datasets]
+    sciformers run PIPELINE [--preset P] [--set k=v ...] [--out DIR] [--device auto|cpu|cuda] [--seed N] [--quiet]
+    sciformers run quickstart                  # every pipeline's smoke preset, one combined report
+    sciformers report DIR... [--out DIR]
+    sciformers data DATASET [--set k=v ...]
+    sciformers predict DOMAIN --checkpoint CKPT INPUT...
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from sciformers.attention import get_attention_spec, list_attention
+from sciformers.core import ConfigError, apply_overrides, list_models
+from sciformers.evaluation.datasets import get_dataset, get_predictor, list_datasets
+from sciformers.evaluation.pipeline import DEFAULT_PRESET, list_pipelines, run_pipeline, run_quickstart
+from sciformers.evaluation.records import read_records
+from sciformers.evaluation.report import write_report
+from sciformers.evaluation.tasks import get_task, list_tasks
+
+LISTABLE = ("pipelines", "models", "tasks", "attention", "datasets")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="sciformers", description="Specialized transformers for science.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("list", help="list registered pipelines, models, tasks, attention variants, datasets")
+    p.add_argument("what", nargs="?", choices=LISTABLE)
+
+    p = sub.add_parser("run", help="run a pipeline (or 'quickstart': every smoke pipeline)")
+    p.add_argument("pipeline", help="domain/name, a path to a pipeline YAML, or 'quickstart'")
+    p.add_argument("--preset", default=DEFAULT_PRESET, help=f"preset in the YAML (default {DEFAULT_PRESET})")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config field; VALUE is YAML (e.g. --set 'train.seeds=[0, 1]')")
+    p.add_argument("--out", type=Path, help="run folder (default runs/<pipeline>/<timestamp>)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--seed", type=int, help="run a single training seed (sets train.seeds=[N])")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+
+    p = sub.add_parser("report", help="rebuild report.md/report.html from run folders")
+    p.add_argument("dirs", nargs="+", type=Path)
+    p.add_argument("--out", type=Path, help="where to write the report (default: the first folder)")
+
+    p = sub.add_parser("data", help="generate or import a dataset into the cache")
+    p.add_argument("dataset", nargs="?", help="dataset name; omit to list them")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+
+    p = sub.add_parser("predict", help="predict with a checkpoint on input files")
+    p.add_argument("domain")
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("inputs", nargs="+")
+    return parser
+
+
+def _list(what: str | None) -> None:
+    sections = {
+        "pipelines": list_pipelines,
+        "models": list_models,
+        "tasks": lambda: [f"{t}  {get_task(t).description}" for t in list_tasks()],
+        "attention": lambda: [f"{a:18s} {get_attention_spec(a).kind:8s} {get_attention_spec(a).description}"
+                              for a in list_attention()],
+        "datasets": list_datasets,
+    }
+    for name in [what] if what else LISTABLE:
+        print(f"{name}:")
+        for line in sections[name]():
+            print(f"  {line}")
+
+
+def _run(args: argparse.Namespace) -> None:
+    if args.pipeline == "quickstart":
+        if args.overrides or args.preset != DEFAULT_PRESET or args.seed is not None:
+            raise ConfigError("quickstart runs every pipeline's smoke preset; --preset/--set/--seed do not apply")
+        result = run_quickstart(args.out, device=args.device, quiet=args.quiet)
+    else:
+        result = run_pipeline(args.pipeline, preset=args.preset, overrides=args.overrides, out=args.out,
+                              device=args.device, seed=args.seed, quiet=args.quiet)
+    print(f"records: {result.out_dir / 'records.jsonl'}")
+    print(f"report:  {result.report_md}")
+    print(f"         {result.report_html}")
+
+
+def _report(args: argparse.Namespace) -> None:
+    files = sorted({f for d in args.dirs for f in ([d / "records.jsonl"] + sorted(d.glob("**/records.jsonl"))) if f.is_file()})
+    if not files:
+        raise FileNotFoundError(f"no records.jsonl under {', '.join(map(str, args.dirs))}")
+    records = [r for f in files for r in read_records(f)]
+    md, html = write_report(records, args.out or args.dirs[0], title="sciformers report")
+    print(f"report:  {md}\n         {html}")
+
+
+def _data(args: argparse.Namespace) -> None:
+    if args.dataset is None:
+        _list("datasets")
+        return
+    entry = get_dataset(args.dataset)
+    config = entry.schema.parse(apply_overrides({}, args.overrides), where=args.dataset)
+    for path in entry.build(config):
+        print(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``sciformers`` console script; returns the exit code."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "list":
+            _list(args.what)
+        elif args.command == "run":
+            _run(args)
+        elif args.command == "report":
+            _report(args)
+        elif args.command == "data":
+            _data(args)
+        elif args.command == "predict":
+            for line in get_predictor(args.domain)(args.checkpoint, args.inputs):
+                print(line)
+    except (ConfigError, KeyError, FileNotFoundError, ValueError) as err:
+        message = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"sciformers: error: {message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,79 @@
+"""Dataset and predictor registries behind ``sciformers data`` and ``sciformers predict``.
+
+A domain registers how to generate (or import) each of its datasets into the cache, and one
+predictor that reads the domain's input files and prints one prediction per input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from sciformers.core import Config, import_domain
+
+
+@dataclass(frozen=True)
+class DatasetEntry:
+    """A dataset that ``sciformers data NAME`` can build.
+
+    Args:
+        name: the CLI name (``listops``).
+        schema: config validating ``--set`` keys.
+        build: writes the dataset into the cache and returns the files it wrote.
+        description: one line for ``sciformers data --list``.
+    """
+
+    name: str
+    schema: type[Config]
+    build: Callable[[Config], list[Path]]
+    description: str
+
+
+# A predictor gets (checkpoint dir, inputs) and returns one printable line per input.
+Predictor = Callable[[Path, list[str]], list[str]]
+
+_DATASETS: dict[str, DatasetEntry] = {}
+_PREDICTORS: dict[str, Predictor] = {}
+
+
+def register_dataset(entry: DatasetEntry) -> DatasetEntry:
+    """Add a dataset to ``sciformers data``."""
+    if entry.name in _DATASETS:
+        raise ValueError(f"dataset {entry.name!r} is already registered")
+    _DATASETS[entry.name] = entry
+    return entry
+
+
+def list_datasets() -> list[str]:
+    """Names of the registered datasets."""
+    return sorted(_DATASETS)
+
+
+def get_dataset(name: str) -> DatasetEntry:
+    """The registered dataset ``name`` (a ``domain.name`` imports its domain first)."""
+    if name not in _DATASETS and "." in name:
+        import_domain(name)
+    try:
+        return _DATASETS[name]
+    except KeyError:
+        raise KeyError(f"unknown dataset {name!r}; registered: {', '.join(list_datasets())}") from None
+
+
+def register_predictor(domain: str, predictor: Predictor) -> Predictor:
+    """Add the predictor behind ``sciformers predict DOMAIN``."""
+    if domain in _PREDICTORS:
+        raise ValueError(f"a predictor for {domain!r} is already registered")
+    _PREDICTORS[domain] = predictor
+    return predictor
+
+
+def get_predictor(domain: str) -> Predictor:
+    """The predictor of ``domain``, importing ``sciformers.<domain>`` if needed."""
+    if domain not in _PREDICTORS:
+        import_domain(domain)
+    try:
+        return _PREDICTORS[domain]
+    except KeyError:
+        raise KeyError(f"no predictor for {domain!r}; available: {', '.join(sorted(_PREDICTORS))}") from None
+

@@ -1,0 +1,132 @@
+"""Metrics over a whole test set: torchmetrics where it has the metric, our own where it does not.
+
+Each metric is a function ``(pred, target) -> float`` registered with its direction, so a
+RunRecord can store ``higher_is_better`` beside every value. Classification metrics take
+logits or probabilities ``(N, C)`` or labels ``(N,)``; regression metrics take equal shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from torch import Tensor
+from torchmetrics.functional import mean_absolute_error, mean_squared_error
+from torchmetrics.functional.classification import (
+    multiclass_accuracy,
+    multiclass_f1_score,
+    multiclass_matthews_corrcoef,
+)
+
+MetricFn = Callable[[Tensor, Tensor], float]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A named metric and its direction."""
+
+    name: str
+    fn: MetricFn
+    higher_is_better: bool
+    description: str = ""
+
+    def __call__(self, pred: Tensor, target: Tensor) -> float:
+        return float(self.fn(pred, target))
+
+
+_METRICS: dict[str, Metric] = {}
+
+
+def register_metric(name: str, higher_is_better: bool, description: str = "") -> Callable[[MetricFn], MetricFn]:
+    """Decorator registering ``fn`` as metric ``name``."""
+
+    def deco(fn: MetricFn) -> MetricFn:
+        if name in _METRICS:
+            raise ValueError(f"metric {name!r} is already registered")
+        _METRICS[name] = Metric(name, fn, higher_is_better, description)
+        return fn
+
+    return deco
+
+
+def get_metric(name: str) -> Metric:
+    """The metric registered under ``name``."""
+    try:
+        return _METRICS[name]
+    except KeyError:
+        raise KeyError(f"unknown metric {name!r}; registered: {', '.join(sorted(_METRICS))}") from None
+
+
+def list_metrics() -> list[str]:
+    """Sorted names of the registered metrics."""
+    return sorted(_METRICS)
+
+
+def _labels_and_classes(pred: Tensor, target: Tensor) -> tuple[Tensor, int]:
+    target = target.long().reshape(-1)
+    if pred.dim() == 2:
+        return pred.argmax(-1), pred.shape[-1]
+    labels = pred.long().reshape(-1)
+    return labels, int(max(labels.max().item(), target.max().item())) + 1
+
+
+def _check_same_length(pred: Tensor, target: Tensor, name: str) -> None:
+    if pred.shape[0] != target.shape[0]:
+        raise ValueError(f"{name}: {pred.shape[0]} predictions for {target.shape[0]} targets")
+
+
+@register_metric("accuracy", higher_is_better=True, description="fraction of correct labels")
+def accuracy(pred: Tensor, target: Tensor) -> float:
+    """Top-1 accuracy (torchmetrics ``multiclass_accuracy``, micro-averaged)."""
+    _check_same_length(pred, target, "accuracy")
+    labels, n = _labels_and_classes(pred, target)
+    return multiclass_accuracy(labels, target.long().reshape(-1), num_classes=n, average="micro").item()
+
+
+@register_metric("f1_macro", higher_is_better=True, description="macro-averaged F1")
+def f1_macro(pred: Tensor, target: Tensor) -> float:
+    """Macro F1 over classes (torchmetrics ``multiclass_f1_score``)."""
+    _check_same_length(pred, target, "f1_macro")
+    labels, n = _labels_and_classes(pred, target)
+    return multiclass_f1_score(labels, target.long().reshape(-1), num_classes=n, average="macro").item()
+
+
+@register_metric("mcc", higher_is_better=True, description="Matthews correlation coefficient")
+def mcc(pred: Tensor, target: Tensor) -> float:
+    """Multiclass Matthews correlation (torchmetrics)."""
+    _check_same_length(pred, target, "mcc")
+    labels, n = _labels_and_classes(pred, target)
+    return multiclass_matthews_corrcoef(labels, target.long().reshape(-1), num_classes=n).item()
+
+
+@register_metric("mae", higher_is_better=False, description="mean absolute error")
+def mae(pred: Tensor, target: Tensor) -> float:
+    """Mean absolute error (torchmetrics)."""
+    _check_same_length(pred, target, "mae")
+    return mean_absolute_error(pred.double(), target.double()).item()
+
+
+@register_metric("rmse", higher_is_better=False, description="root mean squared error")
+def rmse(pred: Tensor, target: Tensor) -> float:
+    """Root mean squared error (torchmetrics)."""
+    _check_same_length(pred, target, "rmse")
+    return mean_squared_error(pred.double(), target.double(), squared=False).item()
+
+
+@register_metric("rel_l2", higher_is_better=False, description="mean over samples of ||pred-target||/||target||")
+def relative_l2(pred: Tensor, target: Tensor) -> float:
+    """Relative L2 error, averaged over samples (dim 0); not in torchmetrics.
+
+    ``mean_i ||pred_i - target_i||_2 / ||target_i||_2`` with each sample flattened, as in the
+    neural-operator literature (FNO, FactFormer).
+    """
+    _check_same_length(pred, target, "rel_l2")
+    p = pred.double().reshape(pred.shape[0], -1)
+    t = target.double().reshape(target.shape[0], -1)
+    if p.shape != t.shape:
+        raise ValueError(f"rel_l2: prediction shape {tuple(pred.shape)} != target shape {tuple(target.shape)}")
+    norms = torch.linalg.vector_norm(t, dim=1)
+    if bool((norms == 0).any()):
+        raise ValueError("rel_l2: a target sample has zero norm; relative error is undefined")
+    return (torch.linalg.vector_norm(p - t, dim=1) / norms).mean().item()

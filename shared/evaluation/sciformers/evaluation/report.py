@@ -1,0 +1,185 @@
+"""Reports: RunRecords -> ``report.md`` and a self-contained ``report.html`` (plots inlined).
+
+Every table puts each model beside the task's trivial baseline, as mean ± std over seeds
+and as a ratio to the baseline, so no number stands alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from sciformers.evaluation.records import RunRecord  # noqa: E402
+
+
+@dataclass
+class Table:
+    """A report table: a title, column headers, rows of cells, and notes under it."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    notes: list[str] = field(default_factory=list)
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for a single value)."""
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def fmt(value: float) -> str:
+    """A number with 4 significant digits, scientific only where needed."""
+    if value == 0 or 1e-3 <= abs(value) < 1e5:
+        return f"{value:.4g}"
+    return f"{value:.3e}"
+
+
+def fmt_mean_std(values: list[float]) -> str:
+    m, s = mean_std(values)
+    return fmt(m) if len(values) == 1 else f"{fmt(m)} ± {fmt(s)}"
+
+
+def summary_table(records: list[RunRecord], baseline: str | None) -> Table:
+    """Models x metrics (mean ± std over seeds), each with its ratio to ``baseline``."""
+    by_model: dict[str, list[RunRecord]] = defaultdict(list)
+    for r in records:
+        by_model[r.model].append(r)
+    metrics = list(dict.fromkeys(k for r in records for k in r.metrics))
+    directions = {k: v for r in records for k, v in r.higher_is_better.items()}
+    base = {m: mean_std([r.metrics[m] for r in by_model[baseline] if m in r.metrics])[0]
+            for m in metrics if baseline in by_model and any(m in r.metrics for r in by_model[baseline])}
+    columns = ["model", "seeds", "params"]
+    for m in metrics:
+        arrow = "↑" if directions.get(m, True) else "↓"
+        columns.append(f"{m} {arrow}")
+        if m in base:
+            columns.append(f"{m} / {baseline}")
+    columns += ["fit s", "infer ms/sample"]
+    order = sorted(by_model, key=lambda name: (name != baseline, name))
+    rows = []
+    for name in order:
+        rs = by_model[name]
+        row = [f"{name} (baseline)" if name == baseline else name, str(len(rs)), f"{rs[0].n_params:,}"]
+        for m in metrics:
+            vals = [r.metrics[m] for r in rs if m in r.metrics]
+            row.append(fmt_mean_std(vals) if vals else "–")
+            if m in base:
+                row.append(f"{statistics.fmean(vals) / base[m]:.2f}×" if vals and base[m] else "–")
+        row.append(fmt(statistics.fmean(r.timings.fit_s for r in rs)))
+        infer = [r.timings.infer_ms_per_sample for r in rs if r.timings.infer_ms_per_sample is not None]
+        row.append(fmt(statistics.fmean(infer)) if infer else "–")
+        rows.append(row)
+    notes = [f"mean ± std over seeds; ↑ higher is better, ↓ lower is better; ratios are model mean / {baseline} mean."] if baseline else []
+    return Table(title="Results", columns=columns, rows=rows, notes=notes)
+
+
+def metric_bar_plot(records: list[RunRecord], metric: str, baseline: str | None) -> plt.Figure:
+    """Bar chart of one metric per model (mean, std error bars), baseline in grey."""
+    by_model: dict[str, list[float]] = defaultdict(list)
+    for r in records:
+        if metric in r.metrics:
+            by_model[r.model].append(r.metrics[metric])
+    names = sorted(by_model, key=lambda n: (n != baseline, n))
+    means = [mean_std(by_model[n])[0] for n in names]
+    stds = [mean_std(by_model[n])[1] for n in names]
+    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(names), 3.2))
+    colors = ["0.6" if n == baseline else f"C{i}" for i, n in enumerate(names)]
+    ax.bar(names, means, yerr=stds, color=colors, capsize=4)
+    ax.set_ylabel(metric)
+    ax.set_title(f"{records[0].task}: {metric}")
+    fig.tight_layout()
+    return fig
+
+
+def _markdown_table(t: Table) -> str:
+    lines = [f"### {t.title}", "", "| " + " | ".join(t.columns) + " |", "|" + "---|" * len(t.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in t.rows]
+    lines += [""] + [f"_{n}_" for n in t.notes]
+    return "\n".join(lines) + "\n"
+
+
+def _html_table(t: Table) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in t.columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in t.rows)
+    notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in t.notes)
+    return f"<h3>{html.escape(t.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}"
+
+
+_CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0;font-size:.9em}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+th:first-child,td:first-child{text-align:left}thead{background:#f3f3f3}.note{color:#666;font-size:.85em}
+img{max-width:100%;border:1px solid #eee}code{background:#f6f6f6;padding:0 .2em}"""
+
+
+def _provenance(records: list[RunRecord]) -> list[str]:
+    r = records[0]
+    sha = (r.git_sha or "unknown")[:12] + (" (dirty)" if r.git_dirty else "")
+    return [
+        f"task `{r.task}` v{r.task_version}, pipeline `{r.pipeline}`, config hash `{r.config_hash[:12]}`",
+        f"git {sha}; {r.hardware.get('cpu')} ({r.hardware.get('torch_threads')} threads, {r.hardware.get('device')}); "
+        f"torch {r.versions.get('torch')}",
+    ]
+
+
+def write_report(records: list[RunRecord], out_dir: Path, title: str) -> tuple[Path, Path]:
+    """Write ``report.md``, ``report.html`` and ``plots/*.png`` for ``records`` into ``out_dir``.
+
+    Records are grouped by (pipeline, task); each task supplies its tables and plots.
+    """
+    from sciformers.evaluation.tasks import get_task
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "plots").mkdir(exist_ok=True)
+    groups: dict[tuple[str, str], list[RunRecord]] = defaultdict(list)
+    for r in records:
+        groups[(r.pipeline, r.task)].append(r)
+    md = [f"# {title}", ""]
+    body = [f"<h1>{html.escape(title)}</h1>"]
+    if not records:
+        md.append("No records.")
+        body.append("<p>No records.</p>")
+    for (pipeline, task_name), rs in sorted(groups.items()):
+        task = get_task(task_name)
+        md += [f"## {pipeline}", "", task.description, ""] + [f"- {p}" for p in _provenance(rs)] + [""]
+        body.append(f"<h2>{html.escape(pipeline)}</h2><p>{html.escape(task.description)}</p><ul>"
+                    + "".join(f"<li>{html.escape(p)}</li>" for p in _provenance(rs)) + "</ul>")
+        for table in task.tables(rs):
+            md.append(_markdown_table(table))
+            body.append(_html_table(table))
+        for stem, fig in task.plots(rs).items():
+            name = f"{pipeline.replace('/', '_')}_{stem}.png"
+            buf = io.BytesIO()
+            fig.savefig(buf, format="png", dpi=110)
+            plt.close(fig)
+            (out_dir / "plots" / name).write_bytes(buf.getvalue())
+            md += [f"![{stem}](plots/{name})", ""]
+            b64 = base64.b64encode(buf.getvalue()).decode()
+            body.append(f"<p><img alt='{html.escape(stem)}' src='data:image/png;base64,{b64}'></p>")
+    md_path, html_path = out_dir / "report.md", out_dir / "report.html"
+    md_path.write_text("\n".join(md) + "\n")
+    html_path.write_text(
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+        f"<style>{_CSS}</style></head><body>{''.join(body)}</body></html>\n"
+    )
+    return md_path, html_path
+
+
+def tables_default(records: list[RunRecord], baseline: str | None) -> list[Table]:
+    """The summary table every task gets unless it overrides ``tables``."""
+    return [summary_table(records, baseline)]
+
+
+def plots_default(records: list[RunRecord], baseline: str | None, primary: str | None) -> dict[str, Any]:
+    """A bar chart of the primary metric, when there is one."""
+    return {primary: metric_bar_plot(records, primary, baseline)} if primary else {}
