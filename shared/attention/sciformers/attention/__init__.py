@@ -14,6 +14,20 @@ from sciformers.attention.registry import (
 )
 
 # --- sequence kernels: softmax, linear, sinkhorn (+ naive fp64 reference) ---
+from sciformers.attention.linear import (
+    LinearAttention,
+    LinearAttentionState,
+    causal_linear_attention,
+    linear_attention,
+    linear_attention_step,
+)
+from sciformers.attention.reference import (
+    naive_attention,
+    naive_linear_attention,
+    naive_sinkhorn_attention,
+)
+from sciformers.attention.sinkhorn import SinkhornAttention, sinkhorn_attention
+from sciformers.attention.softmax import SoftmaxAttention, softmax_attention
 
 # --- structured variants: axial, spatial_reduction, edge ---
 
