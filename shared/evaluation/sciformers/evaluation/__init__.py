@@ -21,4 +21,4 @@ from sciformers.evaluation.tasks import Splits, SupervisedTask, TaskSpec, get_ta
 
 # The harness's own suites (attention kernels) and baselines register on import.
 from sciformers.evaluation import baselines  # noqa: E402,F401  isort: skip
-from sciformers.evaluation.suites import listops, throughput  # noqa: E402,F401  isort: skip
+from sciformers.evaluation.suites import listops, sequence_classifier, throughput  # noqa: E402,F401  isort: skip

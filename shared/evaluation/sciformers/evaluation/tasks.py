@@ -107,42 +107,50 @@ class SupervisedTask(TaskSpec):
 
     def run(self, ctx: RunContext) -> Iterator[RunRecord]:
         splits = self.load(ctx.data)
-        y_test = self.targets(splits.test)
         extra = self.model_inputs(splits)
-        entries: list[tuple[str, str, dict[str, Any]]] = [(self.baseline, self.baseline, dict(extra))]
-        entries += [(name, e.model, {**ctx.model_defaults, **e.kwargs, **extra}) for name, e in ctx.models.items()]
-        for name, model_name, kwargs in entries:
+        entries = [(self.baseline, self.baseline, dict(extra), True)]
+        entries += [(name, e.model, {**ctx.model_defaults, **e.kwargs, **extra}, False) for name, e in ctx.models.items()]
+        for name, model_name, kwargs, is_baseline in entries:
             for seed in ctx.seeds:
-                if ctx.is_done(name, seed):
-                    continue
-                seed_everything(seed)
-                module: TrainModule = create_model(model_name, **kwargs)
-                run_dir = ctx.out_dir / "checkpoints" / name / f"seed{seed}"
-                trainer = Trainer(ctx.train, run_dir=run_dir, device=ctx.device, seed=seed, quiet=ctx.quiet)
-                t0 = time.perf_counter()
-                if name == self.baseline and model_name == self.baseline:
-                    module.fit(self.targets(splits.train))  # type: ignore[operator]
-                    fit_s, samples_per_s = time.perf_counter() - t0, None
-                else:
-                    ctx.say(f"{self.name}: training {name} (seed {seed})")
-                    fit = trainer.fit(module, splits.train, splits.val, collate_fn=self.collate)
-                    fit_s, samples_per_s = fit.fit_s, fit.train_samples_per_s
-                t1 = time.perf_counter()
-                pred = trainer.predict(module, splits.test, collate_fn=self.collate)
-                eval_s = time.perf_counter() - t1
-                assert isinstance(pred, Tensor)
-                save_model(run_dir / "final", module, {"model": model_name, "kwargs": kwargs})
-                yield ctx.record(
-                    task=self,
-                    model=name,
-                    seed=seed,
-                    n_params=sum(p.numel() for p in module.parameters()),
-                    metrics=self.score(pred.float(), y_test),
-                    fit_s=fit_s,
-                    eval_s=eval_s,
-                    train_samples_per_s=samples_per_s,
-                    infer_ms_per_sample=1000.0 * eval_s / max(len(y_test), 1),
-                )
+                if not ctx.is_done(name, seed):
+                    yield self._run_one(ctx, splits, name, model_name, kwargs, seed, is_baseline)
+
+    def _run_one(
+        self, ctx: RunContext, splits: Splits, name: str, model_name: str, kwargs: dict[str, Any],
+        seed: int, is_baseline: bool,
+    ) -> RunRecord:
+        """Fit (or, for the baseline, fit on training targets), predict the whole test set, score."""
+        seed_everything(seed)
+        module: TrainModule = create_model(model_name, **kwargs)
+        run_dir = ctx.out_dir / "checkpoints" / name / f"seed{seed}"
+        trainer = Trainer(ctx.train, run_dir=run_dir, device=ctx.device, seed=seed, quiet=ctx.quiet)
+        samples_per_s = None
+        t0 = time.perf_counter()
+        if is_baseline:
+            module.fit(self.targets(splits.train))  # type: ignore[operator]
+            fit_s = time.perf_counter() - t0
+        else:
+            ctx.say(f"{self.name}: training {name} (seed {seed})")
+            fit = trainer.fit(module, splits.train, splits.val, collate_fn=self.collate)
+            fit_s, samples_per_s = fit.fit_s, fit.train_samples_per_s
+        t1 = time.perf_counter()
+        pred = trainer.predict(module, splits.test, collate_fn=self.collate)
+        eval_s = time.perf_counter() - t1
+        if not isinstance(pred, Tensor):
+            raise TypeError(f"{model_name}.predict must return a Tensor for {self.name}, got {type(pred).__name__}")
+        save_model(run_dir / "final", module, {"model": model_name, "kwargs": kwargs})
+        y_test = self.targets(splits.test)
+        return ctx.record(
+            task=self,
+            model=name,
+            seed=seed,
+            n_params=sum(p.numel() for p in module.parameters()),
+            metrics=self.score(pred.float(), y_test),
+            fit_s=fit_s,
+            eval_s=eval_s,
+            train_samples_per_s=samples_per_s,
+            infer_ms_per_sample=1000.0 * eval_s / max(len(y_test), 1),
+        )
 
 
 _TASKS: dict[str, TaskSpec] = {}

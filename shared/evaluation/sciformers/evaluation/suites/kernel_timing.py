@@ -1,7 +1,8 @@
 """Timing and peak-memory measurement of attention kernels on ``(B, H, N, d)`` inputs.
 
-Time: ``torch.utils.benchmark.Timer.blocked_autorange`` (median), in the calling process.
-Memory: a fresh subprocess per (variant, causal, mode) so that earlier configs cannot leave
+Time: ``torch.utils.benchmark.Timer.blocked_autorange`` (median), in the calling process
+(the Timer synchronizes CUDA). Memory on CUDA: the allocator's peak minus what the inputs hold.
+Memory on CPU: a fresh subprocess per (variant, causal, mode) so that earlier configs cannot leave
 cached memory behind; glibc is told to ``mmap`` every allocation of 64 KiB or more (so frees go
 back to the OS), the kernel's peak-RSS mark is reset before each length
 (``/proc/self/clear_refs``), and the reported number is the peak minus the RSS with inputs
@@ -37,6 +38,7 @@ class KernelCase:
     heads: int
     dim_head: int
     dtype: str
+    device: str = "cpu"
 
 
 def make_call(case: KernelCase, n: int) -> Callable[[], None]:
@@ -46,7 +48,9 @@ def make_call(case: KernelCase, n: int) -> Callable[[], None]:
     g = torch.Generator().manual_seed(n)
     shape = (case.batch, case.heads, n, case.dim_head)
     need_grad = case.mode == "fwdbwd"
-    q, k, v = (torch.randn(shape, generator=g, dtype=dtype).requires_grad_(need_grad) for _ in range(3))
+    q, k, v = (
+        torch.randn(shape, generator=g, dtype=dtype).to(case.device).requires_grad_(need_grad) for _ in range(3)
+    )
 
     def fwd() -> None:
         with torch.no_grad():
@@ -66,9 +70,9 @@ def time_call(fn: Callable[[], None], threads: int, min_run_time: float) -> floa
     return timer.blocked_autorange(min_run_time=min_run_time).median
 
 
-def mm_gflops(threads: int, size: int = 2048, min_run_time: float = 0.5) -> float:
-    """The fp32 ``torch.mm`` ceiling of this machine, in GFLOP/s."""
-    a, b = torch.randn(size, size), torch.randn(size, size)
+def mm_gflops(threads: int, size: int = 2048, min_run_time: float = 0.5, device: str = "cpu") -> float:
+    """The fp32 ``torch.mm`` ceiling of this machine (or GPU), in GFLOP/s."""
+    a, b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
     seconds = time_call(lambda: torch.mm(a, b), threads, min_run_time)
     return 2 * size**3 / seconds / 1e9
 
@@ -89,11 +93,23 @@ def _peak_extra_mb(case: KernelCase, n: int) -> float:
     return max(_status_mb("VmHWM") - before, 0.0)
 
 
-def measure_memory(case: KernelCase, lengths: list[int], threads: int, timeout_s: float = 900) -> dict[int, float]:
-    """Peak extra MiB per length for ``case``, measured in a fresh subprocess.
+def _cuda_peak_extra_mb(case: KernelCase, n: int) -> float:
+    fn = make_call(case, n)
+    torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
+    before = torch.cuda.memory_allocated()
+    fn()
+    torch.cuda.synchronize()
+    return (torch.cuda.max_memory_allocated() - before) / 2**20
 
-    Returns an empty dict where the platform cannot reset the peak mark (non-Linux).
+
+def measure_memory(case: KernelCase, lengths: list[int], threads: int, timeout_s: float = 900) -> dict[int, float]:
+    """Peak extra MiB per length for ``case`` (CPU: in a fresh subprocess).
+
+    Returns an empty dict on a CPU platform that cannot reset the peak mark (non-Linux).
     """
+    if case.device.startswith("cuda"):
+        return {n: _cuda_peak_extra_mb(case, n) for n in sorted(lengths)}
     if not Path("/proc/self/clear_refs").exists():
         return {}
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0",

@@ -98,9 +98,7 @@ class ListOpsTask(SupervisedTask):
         return dataset.labels
 
     def model_inputs(self, splits: Splits) -> dict[str, Any]:
-        assert isinstance(splits.train, lo.ListOpsDataset) and isinstance(splits.test, lo.ListOpsDataset)
-        longest = max(len(t) for ds in (splits.train, splits.test) for t in ds.tokens)
-        return {"vocab_size": len(lo.VOCAB), "num_classes": lo.NUM_CLASSES, "max_len": longest}
+        return {"vocab_size": len(lo.VOCAB), "num_classes": lo.NUM_CLASSES}
 
 
 LISTOPS = register_task(ListOpsTask())

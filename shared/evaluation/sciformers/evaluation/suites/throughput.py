@@ -80,7 +80,8 @@ class ThroughputTask(TaskSpec):
         if self.baseline not in ctx.models:
             raise ConfigError(f"models: throughput ratios need a {self.baseline!r} entry")
         torch.set_num_threads(cfg.threads)
-        ceiling = mm_gflops(cfg.threads)
+        device = ctx.device_type()
+        ceiling = mm_gflops(cfg.threads, device=device)
         ctx.say(f"torch.mm ceiling: {ceiling:.1f} GFLOP/s ({cfg.threads} threads)")
         seed = ctx.seeds[0]
         reference: dict[str, float] = {}
@@ -99,7 +100,8 @@ class ThroughputTask(TaskSpec):
                 lengths = [n for n in cfg.lengths if n <= cfg.caps.get(name, n)]
                 metrics: dict[str, float] = {}
                 for mode in cfg.modes:
-                    case = KernelCase(entry.model, entry.kwargs, causal, mode, cfg.batch, cfg.heads, cfg.dim_head, cfg.dtype)
+                    case = KernelCase(entry.model, entry.kwargs, causal, mode, cfg.batch, cfg.heads,
+                                      cfg.dim_head, cfg.dtype, device)
                     for n in lengths:
                         torch.manual_seed(cfg.seed + n)
                         seconds = time_call(make_call(case, n), cfg.threads, cfg.min_run_time)

@@ -1,0 +1,42 @@
+"""The sciformers CLI: list, run, report, data, predict; bad input exits 2 with a message."""
+
+from sciformers.evaluation.cli import main
+
+FAST = ["--set", "train.steps=2", "--set", "data.n_train=40", "--set", "data.n_test=10", "--set", "train.eval_every=1"]
+
+
+def test_list_shows_every_registry(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    for needle in ("attention/listops", "attention.sequence_classifier", "majority", "attention.throughput",
+                   "softmax", "linear", "sinkhorn", "listops"):
+        assert needle in out
+
+
+def test_run_report_predict(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", "attention/listops", "--out", str(out), "--quiet", "--seed", "1"] + FAST) == 0
+    printed = capsys.readouterr().out
+    assert f"report:  {out / 'report.md'}" in printed
+    assert main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
+    assert (tmp_path / "rep" / "report.html").is_file()
+    ckpt = out / "checkpoints" / "softmax" / "seed1" / "final"
+    assert main(["predict", "attention", "--checkpoint", str(ckpt), "[MAX 2 9 [MIN 4 7 ] 0 ]", "3"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()[-2:]
+    assert [line.split("\t")[1] for line in lines] == ["[MAX 2 9 [MIN 4 7 ] 0 ]", "3"]
+    assert all(line.split("\t")[0] in "0123456789" for line in lines)
+
+
+def test_data_builds_into_the_cache(capsys):
+    assert main(["data", "listops", "--set", "n_train=20", "--set", "n_test=5"]) == 0
+    files = capsys.readouterr().out.split()
+    assert [f.rsplit("/", 1)[-1] for f in files] == ["train.tsv", "test.tsv"]
+
+
+def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys):
+    assert main(["run", "attention/listops", "--set", "train.stpes=3", "--out", str(tmp_path / "x")]) == 2
+    assert "train.stpes: unknown key" in capsys.readouterr().err
+    assert main(["data", "nope"]) == 2
+    assert "unknown dataset 'nope'" in capsys.readouterr().err
+    assert main(["predict", "attention", "--checkpoint", str(tmp_path), "[MAX 1 2 ]"]) == 2
+    assert main(["report", str(tmp_path / "empty")]) == 2
