@@ -12,3 +12,10 @@ from sciformers.core.config import (
 from sciformers.core.registry import create_model, get_model_factory, import_domain, list_models, register_model
 
 # --- training: seeding, device, Trainer, checkpoints, distributed ---
+from sciformers.core import distributed
+from sciformers.core.checkpoint import load_checkpoint, load_model_state, save_checkpoint, save_model
+from sciformers.core.device import autocast_context, resolve_device
+from sciformers.core.module import TrainModule
+from sciformers.core.progress import progress_bar
+from sciformers.core.seeding import rng_state, seed_everything, set_rng_state
+from sciformers.core.trainer import FitResult, TrainConfig, Trainer

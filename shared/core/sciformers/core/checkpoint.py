@@ -1,0 +1,168 @@
+"""Checkpoints as safetensors + JSON (never pickle), written atomically.
+
+A checkpoint is a folder. It is written as ``<name>.tmp`` and swapped into place with renames
+(``<name>`` -> ``<name>.old``, ``<name>.tmp`` -> ``<name>``), so a crash at any moment leaves
+either the previous or the new checkpoint whole; readers fall back to ``<name>.old``.
+
+- training state (:func:`save_checkpoint`): ``model``, ``optimizer`` and ``extra`` tensors
+  (RNG states, best weights) in safetensors, everything else in ``state.json``;
+- inference weights (:func:`save_model`): ``model.safetensors`` + ``config.json``, whose
+  ``model`` key names the registry entry so another model's checkpoint is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Callable
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+from torch.optim import Optimizer
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+    """Run ``write(tmp_dir)`` and swap the result into ``target``."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp, old = target.with_name(target.name + ".tmp"), target.with_name(target.name + ".old")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    write(tmp)
+    for f in tmp.iterdir():
+        with f.open("rb") as fh:
+            os.fsync(fh.fileno())
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+    os.replace(tmp, target)
+    _fsync_dir(target.parent)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _readable(target: Path) -> Path | None:
+    """``target`` if complete, else the previous version left by an interrupted swap."""
+    for candidate in (target, target.with_name(target.name + ".old")):
+        if (candidate / "state.json").is_file() or (candidate / "config.json").is_file():
+            return candidate
+    return None
+
+
+def _tensors(state: dict[str, Tensor]) -> dict[str, Tensor]:
+    return {k: v.detach().cpu().clone().contiguous() for k, v in state.items()}
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.write_text(json.dumps(data, indent=1, sort_keys=True))
+
+
+def _split_optimizer(opt_state: dict[str, Any]) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    tensors: dict[str, Tensor] = {}
+    scalars: dict[str, dict[str, Any]] = {}
+    for idx, slots in opt_state["state"].items():
+        for name, value in slots.items():
+            if isinstance(value, Tensor):
+                tensors[f"{idx}.{name}"] = value
+            else:
+                scalars.setdefault(str(idx), {})[name] = value
+    return tensors, {"param_groups": opt_state["param_groups"], "scalars": scalars}
+
+
+def _join_optimizer(tensors: dict[str, Tensor], meta: dict[str, Any]) -> dict[str, Any]:
+    state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        idx, name = key.split(".", 1)
+        state.setdefault(int(idx), {})[name] = value
+    for idx, slots in meta["scalars"].items():
+        state.setdefault(int(idx), {}).update(slots)
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save_checkpoint(
+    directory: Path, model: nn.Module, optimizer: Optimizer, scheduler: Any, state: dict[str, Any],
+    extra: dict[str, Tensor] | None = None,
+) -> None:
+    """Atomically write a resumable training checkpoint into ``directory``.
+
+    Args:
+        directory: the checkpoint folder (replaced whole).
+        model: its ``state_dict`` goes to ``model.safetensors``.
+        optimizer: tensors to ``optimizer.safetensors``, the rest to ``optimizer.json``.
+        scheduler: its ``state_dict`` (JSON-serialisable) goes into ``state.json``.
+        state: JSON-serialisable training state (step, epoch, position, history ...).
+        extra: more tensors (RNG states, best weights) for ``extra.safetensors``.
+    """
+    opt_tensors, opt_meta = _split_optimizer(optimizer.state_dict())
+
+    def write(tmp: Path) -> None:
+        save_file(_tensors(model.state_dict()), str(tmp / "model.safetensors"))
+        save_file(_tensors(opt_tensors), str(tmp / "optimizer.safetensors"))
+        save_file(_tensors(extra or {}), str(tmp / "extra.safetensors"))
+        _write_json(tmp / "optimizer.json", opt_meta)
+        _write_json(tmp / "state.json", {**state, "scheduler": scheduler.state_dict()})
+
+    _write_atomically(directory, write)
+
+
+def load_checkpoint(
+    directory: Path, model: nn.Module, optimizer: Optimizer, scheduler: Any,
+) -> tuple[dict[str, Any], dict[str, Tensor]] | None:
+    """Restore what :func:`save_checkpoint` wrote; ``None`` if there is no checkpoint.
+
+    Returns:
+        ``(state, extra)``: the JSON training state and the extra tensors.
+    """
+    found = _readable(directory)
+    if found is None:
+        return None
+    model.load_state_dict(load_file(str(found / "model.safetensors")))
+    meta = json.loads((found / "optimizer.json").read_text())
+    optimizer.load_state_dict(_join_optimizer(load_file(str(found / "optimizer.safetensors")), meta))
+    state = json.loads((found / "state.json").read_text())
+    scheduler.load_state_dict(state.pop("scheduler"))
+    return state, load_file(str(found / "extra.safetensors"))
+
+
+def save_model(directory: Path, model: nn.Module, config: dict[str, Any]) -> None:
+    """Atomically write inference weights and the config needed to rebuild the model.
+
+    Args:
+        directory: the checkpoint folder.
+        model: the trained model.
+        config: JSON-serialisable; ``config["model"]`` should be the registry name.
+    """
+
+    def write(tmp: Path) -> None:
+        save_file(_tensors(model.state_dict()), str(tmp / "model.safetensors"))
+        _write_json(tmp / "config.json", config)
+
+    _write_atomically(Path(directory), write)
+
+
+def load_model_state(directory: Path | str, expected_model: str | None = None) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """Weights and config written by :func:`save_model`.
+
+    Raises:
+        FileNotFoundError: if ``directory`` holds no model checkpoint.
+        ValueError: if ``expected_model`` is given and the checkpoint is of another model.
+    """
+    directory = Path(directory)
+    found = _readable(directory)
+    if found is None or not (found / "model.safetensors").is_file():
+        raise FileNotFoundError(f"{directory}: no model checkpoint (expected model.safetensors and config.json)")
+    config = json.loads((found / "config.json").read_text())
+    if expected_model is not None and config.get("model") != expected_model:
+        raise ValueError(
+            f"{directory}: checkpoint is of model {config.get('model')!r}, not {expected_model!r}"
+        )
+    return load_file(str(found / "model.safetensors")), config
