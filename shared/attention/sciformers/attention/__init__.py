@@ -32,3 +32,13 @@ from sciformers.attention.softmax import SoftmaxAttention, softmax_attention
 # --- structured variants: axial, spatial_reduction, edge ---
 
 # --- position encodings and transformer blocks ---
+from sciformers.attention.blocks import (
+    Decoder,
+    Encoder,
+    EncoderDecoder,
+    FeedForward,
+    MultiHeadAttention,
+    TransformerBlock,
+    make_norm,
+)
+from sciformers.attention.position import FourierFeatures, RotaryEmbedding, sinusoidal_encoding

@@ -1,0 +1,220 @@
+"""Transformer building blocks over any registered sequence attention kernel.
+
+Pre-norm blocks (Xiong et al. 2020, https://arxiv.org/abs/2002.04745): ``x + Attn(Norm(x))``
+then ``x + FFN(Norm(x))``, with LayerNorm or RMSNorm, a GELU MLP or SwiGLU (Shazeer 2020,
+https://arxiv.org/abs/2002.05202), optional rotary positions and cross-attention. Encoder,
+decoder and encoder-decoder stacks are built from the same block, so a Llama-style decoder
+(RMSNorm, rotary, SwiGLU, no biases) and a vanilla encoder differ only in arguments.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from sciformers.attention.position import RotaryEmbedding
+from sciformers.attention.registry import create_attention, get_attention_spec
+
+Norm = Literal["layernorm", "rmsnorm"]
+Mlp = Literal["gelu", "swiglu"]
+
+
+def make_norm(kind: Norm, dim: int, bias: bool = True) -> nn.Module:
+    """LayerNorm or RMSNorm over the last dimension."""
+    if kind == "layernorm":
+        return nn.LayerNorm(dim, bias=bias)
+    if kind == "rmsnorm":
+        return nn.RMSNorm(dim)
+    raise ValueError(f"unknown norm {kind!r}; expected 'layernorm' or 'rmsnorm'")
+
+
+class FeedForward(nn.Module):
+    """Position-wise MLP: ``W2 GELU(W1 x)`` or SwiGLU ``W2 (SiLU(W1 x) * W3 x)``.
+
+    Args:
+        dim: input and output width.
+        hidden: hidden width.
+        kind: ``gelu`` or ``swiglu``.
+        bias: biases in the linear layers.
+        dropout: dropout on the hidden activation.
+    """
+
+    def __init__(self, dim: int, hidden: int, kind: Mlp = "gelu", bias: bool = True, dropout: float = 0.0) -> None:
+        super().__init__()
+        if kind not in ("gelu", "swiglu"):
+            raise ValueError(f"unknown mlp {kind!r}; expected 'gelu' or 'swiglu'")
+        self.kind = kind
+        self.w1 = nn.Linear(dim, hidden, bias=bias)
+        self.w3 = nn.Linear(dim, hidden, bias=bias) if kind == "swiglu" else None
+        self.w2 = nn.Linear(hidden, dim, bias=bias)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = F.silu(self.w1(x)) * self.w3(x) if self.w3 is not None else F.gelu(self.w1(x))
+        return self.w2(self.dropout(h))
+
+
+class MultiHeadAttention(nn.Module):
+    """Multi-head (self- or cross-) attention with any registered sequence kernel.
+
+    Args:
+        dim: model width.
+        heads: number of heads.
+        dim_head: width per head (default ``dim // heads``).
+        attention: registry name of the kernel (``softmax``, ``linear``, ``sinkhorn`` ...).
+        attention_kwargs: keyword arguments for the kernel.
+        bias: biases in the projections.
+        rotary: rotary embedding applied to queries and keys (self-attention positions).
+        dropout: dropout on the output projection.
+    """
+
+    def __init__(
+        self, dim: int, heads: int, dim_head: int | None = None, attention: str = "softmax",
+        attention_kwargs: dict[str, Any] | None = None, bias: bool = True, rotary: RotaryEmbedding | None = None,
+        dropout: float = 0.0,
+    ) -> None:
+        super().__init__()
+        if dim_head is None:
+            if dim % heads:
+                raise ValueError(f"MultiHeadAttention: dim {dim} is not divisible by heads {heads}; pass dim_head")
+            dim_head = dim // heads
+        spec = get_attention_spec(attention)
+        if spec.kind != "sequence":
+            raise ValueError(f"MultiHeadAttention needs a sequence kernel; {attention!r} is a {spec.kind} layer")
+        self.dim, self.heads, self.dim_head = dim, heads, dim_head
+        self.kernel = create_attention(attention, **(attention_kwargs or {}))
+        self.mask_support = spec.mask
+        self.to_q = nn.Linear(dim, heads * dim_head, bias=bias)
+        self.to_k = nn.Linear(dim, heads * dim_head, bias=bias)
+        self.to_v = nn.Linear(dim, heads * dim_head, bias=bias)
+        self.to_out = nn.Linear(heads * dim_head, dim, bias=bias)
+        self.rotary = rotary
+        self.dropout = nn.Dropout(dropout)
+
+    def _split(self, t: Tensor) -> Tensor:
+        return t.unflatten(-1, (self.heads, self.dim_head)).transpose(1, 2)  # (B, H, N, d)
+
+    def forward(
+        self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None, causal: bool = False,
+        positions: Tensor | None = None,
+    ) -> Tensor:
+        """Attend from ``x (B, N, dim)`` to ``context (B, M, dim)`` (default ``x``).
+
+        Args:
+            mask: ``(B, M)`` key-padding mask (True = real key), or a kernel mask broadcastable
+                to ``(B, H, N, M)`` for kernels that support full masks.
+            causal: causal self-attention.
+            positions: positions for the rotary embedding (default ``0..N-1``).
+        """
+        for name, t in (("x", x), ("context", context)):
+            if t is not None and (t.dim() != 3 or t.shape[-1] != self.dim):
+                raise ValueError(f"MultiHeadAttention: {name} must be (B, N, {self.dim}), got {tuple(t.shape)}")
+        context = x if context is None else context
+        q, k, v = self._split(self.to_q(x)), self._split(self.to_k(context)), self._split(self.to_v(context))
+        if self.rotary is not None:
+            q, k = self.rotary.apply(q, positions), self.rotary.apply(k, positions)
+        if mask is not None and mask.dim() == 2:
+            if mask.shape != (x.shape[0], context.shape[1]):
+                raise ValueError(f"MultiHeadAttention: key-padding mask must be (B, M) = "
+                                 f"{(x.shape[0], context.shape[1])}, got {tuple(mask.shape)}")
+            mask = mask[:, None, None, :]
+        out = self.kernel(q, k, v, mask=mask, causal=causal)
+        return self.dropout(self.to_out(out.transpose(1, 2).flatten(2)))
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm block: self-attention, optional cross-attention, feed-forward, each residual.
+
+    Args:
+        dim, heads, dim_head: widths.
+        mlp_ratio: feed-forward hidden width over ``dim``.
+        norm: ``layernorm`` or ``rmsnorm``.
+        mlp: ``gelu`` or ``swiglu``.
+        attention, attention_kwargs: the self-attention kernel (cross-attention uses softmax).
+        bias: biases in linear and norm layers.
+        dropout: on attention and feed-forward outputs.
+        cross_attention: add a cross-attention sub-layer (decoders).
+        rotary: rotary embedding for self-attention.
+    """
+
+    def __init__(
+        self, dim: int, heads: int, dim_head: int | None = None, mlp_ratio: float = 4.0, norm: Norm = "layernorm",
+        mlp: Mlp = "gelu", attention: str = "softmax", attention_kwargs: dict[str, Any] | None = None,
+        bias: bool = True, dropout: float = 0.0, cross_attention: bool = False, rotary: RotaryEmbedding | None = None,
+    ) -> None:
+        super().__init__()
+        self.norm1 = make_norm(norm, dim, bias)
+        self.attn = MultiHeadAttention(dim, heads, dim_head, attention, attention_kwargs, bias, rotary, dropout)
+        self.norm_cross = make_norm(norm, dim, bias) if cross_attention else None
+        self.cross = MultiHeadAttention(dim, heads, dim_head, "softmax", None, bias, None, dropout) if cross_attention else None
+        self.norm2 = make_norm(norm, dim, bias)
+        self.ff = FeedForward(dim, int(dim * mlp_ratio), mlp, bias, dropout)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(
+        self, x: Tensor, mask: Tensor | None = None, causal: bool = False, positions: Tensor | None = None,
+        context: Tensor | None = None, context_mask: Tensor | None = None,
+    ) -> Tensor:
+        x = x + self.attn(self.norm1(x), mask=mask, causal=causal, positions=positions)
+        if self.cross is not None:
+            if context is None:
+                raise ValueError("TransformerBlock with cross_attention needs a context")
+            x = x + self.cross(self.norm_cross(x), context=context, mask=context_mask)
+        return x + self.dropout(self.ff(self.norm2(x)))
+
+
+class Encoder(nn.Module):
+    """A stack of non-causal blocks with a final norm.
+
+    Args:
+        depth: number of blocks.
+        dim, heads: widths.
+        **block: further :class:`TransformerBlock` arguments (``attention``, ``norm``, ``mlp`` ...).
+    """
+
+    def __init__(self, depth: int, dim: int, heads: int, **block: Any) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(TransformerBlock(dim, heads, **block) for _ in range(depth))
+        self.norm = make_norm(block.get("norm", "layernorm"), dim, block.get("bias", True))
+
+    def forward(self, x: Tensor, mask: Tensor | None = None, positions: Tensor | None = None) -> Tensor:
+        """``x (B, N, dim)``; ``mask (B, N)`` True on real tokens."""
+        for blk in self.blocks:
+            x = blk(x, mask=mask, positions=positions)
+        return self.norm(x)
+
+
+class Decoder(nn.Module):
+    """A stack of causal blocks, with cross-attention to a context unless ``cross_attention=False``
+    (decoder-only language models)."""
+
+    def __init__(self, depth: int, dim: int, heads: int, cross_attention: bool = True, **block: Any) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(
+            TransformerBlock(dim, heads, cross_attention=cross_attention, **block) for _ in range(depth)
+        )
+        self.norm = make_norm(block.get("norm", "layernorm"), dim, block.get("bias", True))
+
+    def forward(
+        self, x: Tensor, context: Tensor | None = None, mask: Tensor | None = None,
+        context_mask: Tensor | None = None, positions: Tensor | None = None,
+    ) -> Tensor:
+        """``x (B, N, dim)`` attends causally to itself and fully to ``context (B, M, dim)``."""
+        for blk in self.blocks:
+            x = blk(x, mask=mask, causal=True, positions=positions, context=context, context_mask=context_mask)
+        return self.norm(x)
+
+
+class EncoderDecoder(nn.Module):
+    """Encoder over a source, causal decoder over a target cross-attending to the encoding."""
+
+    def __init__(self, encoder_depth: int, decoder_depth: int, dim: int, heads: int, **block: Any) -> None:
+        super().__init__()
+        self.encoder = Encoder(encoder_depth, dim, heads, **block)
+        self.decoder = Decoder(decoder_depth, dim, heads, **block)
+
+    def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor | None = None, tgt_mask: Tensor | None = None) -> Tensor:
+        return self.decoder(tgt, context=self.encoder(src, mask=src_mask), mask=tgt_mask, context_mask=src_mask)
