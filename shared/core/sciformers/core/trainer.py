@@ -208,10 +208,13 @@ class Trainer:
         with progress_bar(total, f"train {type(module).__name__}", quiet) as bar:
             bar.update(state["step"])
             while not state["done"] and state["step"] < total:
-                order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed * 1_000_003 + state["epoch"]))
+                epoch_gen = torch.Generator().manual_seed(self.seed * 1_000_003 + state["epoch"])
+                order = torch.randperm(n, generator=epoch_gen)
                 batches = [dist.rank_slice(order[i:i + cfg.batch_size]).tolist() for i in range(0, n, cfg.batch_size)]
+                # A private generator: creating the loader must not draw from the global RNG,
+                # or a resumed run's dropout masks would differ from an uninterrupted run's.
                 loader = DataLoader(train, batch_sampler=batches[state["pos"]:], collate_fn=collate,
-                                    num_workers=cfg.num_workers)
+                                    num_workers=cfg.num_workers, generator=epoch_gen)
                 for batch in loader:
                     loss = self._train_step(step_fn, module, optimizer, scheduler, batch)
                     seen += len(batches[state["pos"]])
@@ -283,7 +286,8 @@ class Trainer:
         shard = dist.eval_shard(len(dataset))  # type: ignore[arg-type]
         size = self.config.eval_batch_size or self.config.batch_size
         batches = [shard[i:i + size].tolist() for i in range(0, len(shard), size)]
-        loader = DataLoader(dataset, batch_sampler=batches, collate_fn=collate, num_workers=self.config.num_workers)
+        loader = DataLoader(dataset, batch_sampler=batches, collate_fn=collate, num_workers=self.config.num_workers,
+                            generator=torch.Generator().manual_seed(self.seed))
         return zip(batches, loader)
 
     def predict(self, module: TrainModule, dataset: Dataset, *,
