@@ -85,7 +85,10 @@ def _join_optimizer(tensors: dict[str, Tensor], meta: dict[str, Any]) -> dict[st
         state.setdefault(int(idx), {})[name] = value
     for idx, slots in meta["scalars"].items():
         state.setdefault(int(idx), {}).update(slots)
-    return {"state": state, "param_groups": meta["param_groups"]}
+    # JSON turned tuples (``betas``) into lists; torch's optimizers store them as tuples.
+    groups = [{k: tuple(v) if isinstance(v, list) and k != "params" else v for k, v in g.items()}
+              for g in meta["param_groups"]]
+    return {"state": state, "param_groups": groups}
 
 
 def save_checkpoint(
