@@ -30,6 +30,9 @@ from sciformers.attention.sinkhorn import SinkhornAttention, sinkhorn_attention
 from sciformers.attention.softmax import SoftmaxAttention, softmax_attention
 
 # --- structured variants: axial, spatial_reduction, edge ---
+from sciformers.attention.axial import AxialAttention, dense_kronecker_apply, factorized_kernel_apply
+from sciformers.attention.edge import EdgeAttention, scatter_softmax
+from sciformers.attention.spatial_reduction import SpatialReductionAttention
 
 # --- position encodings and transformer blocks ---
 from sciformers.attention.blocks import (

@@ -112,6 +112,7 @@ class MultiHeadAttention(nn.Module):
         for name, t in (("x", x), ("context", context)):
             if t is not None and (t.dim() != 3 or t.shape[-1] != self.dim):
                 raise ValueError(f"MultiHeadAttention: {name} must be (B, N, {self.dim}), got {tuple(t.shape)}")
+        self_attention = context is None
         context = x if context is None else context
         q, k, v = self._split(self.to_q(x)), self._split(self.to_k(context)), self._split(self.to_v(context))
         if self.rotary is not None:
@@ -120,7 +121,12 @@ class MultiHeadAttention(nn.Module):
             if mask.shape != (x.shape[0], context.shape[1]):
                 raise ValueError(f"MultiHeadAttention: key-padding mask must be (B, M) = "
                                  f"{(x.shape[0], context.shape[1])}, got {tuple(mask.shape)}")
-            mask = mask[:, None, None, :]
+            if self_attention and self.mask_support == "full":
+                # Padded tokens are neither keys nor queries: kernels that normalise over
+                # queries too (Sinkhorn's column step) must not see them.
+                mask = mask[:, None, :, None] & mask[:, None, None, :]
+            else:
+                mask = mask[:, None, None, :]
         out = self.kernel(q, k, v, mask=mask, causal=causal)
         return self.dropout(self.to_out(out.transpose(1, 2).flatten(2)))
 

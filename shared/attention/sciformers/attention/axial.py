@@ -1,0 +1,135 @@
+"""FactFormer's factorized kernel integral over 1-D, 2-D and 3-D grids ("axial" attention).
+
+Li, Shu & Barati Farimani, "Scalable Transformer for PDE Surrogate Modeling", NeurIPS 2023,
+https://arxiv.org/abs/2305.17560 (sec. 3.2). A full kernel integral over an N-point grid,
+``z(x) = sum_y kappa(x, y) v(y)``, costs O(N^2 d). FactFormer factorizes the kernel into one
+low-rank kernel per axis, ``kappa = kappa_1 (x) kappa_2 (x) ... (Kronecker product)``, and applies
+them axis by axis, costing O(sum_m S_m^2 d + N sum_m S_m d):
+
+1. value ``v = W_v u``;
+2. per axis m, a 1-D sub-function ``phi_m(x_m)``: linear, mean-pool over every other axis,
+   LayerNorm, gated-GELU MLP;
+3. per-axis queries and keys ``q_m = W_q phi_m``, ``k_m = W_k phi_m`` (rotary on the axis
+   coordinate), kernel ``kappa_m = q_m k_m^T`` with no softmax and no 1/n factor;
+4. ``kappa_1, kappa_2, ...`` applied to ``v``, each an einsum over its axis;
+5. output path: GroupNorm per head (no affine), Linear, GELU, Linear.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from sciformers.attention.position import RotaryEmbedding
+from sciformers.attention.registry import AttentionSpec, register_attention
+
+_AXES = "xyz"
+
+
+def _axis_equation(ndim: int, axis: int) -> str:
+    letters = _AXES[:ndim]
+    src = letters[:axis] + "j" + letters[axis + 1:]
+    dst = letters[:axis] + "i" + letters[axis + 1:]
+    return f"bhij,bh{src}c->bh{dst}c"
+
+
+def factorized_kernel_apply(kernels: list[Tensor], v: Tensor) -> Tensor:
+    """Apply per-axis kernels ``kappa_m (B, H, S_m, S_m)`` to ``v (B, H, S_1, ..., S_n, c)`` axis by axis."""
+    if v.dim() != len(kernels) + 3:
+        raise ValueError(f"axial: v must be (B, H, *grid, c) with {len(kernels)} grid axes, got {tuple(v.shape)}")
+    for axis, kappa in enumerate(kernels):
+        if kappa.shape[-1] != v.shape[axis + 2] or kappa.shape[-2] != kappa.shape[-1]:
+            raise ValueError(f"axial: kernel {axis} has shape {tuple(kappa.shape)}, grid axis has {v.shape[axis + 2]}")
+        v = torch.einsum(_axis_equation(len(kernels), axis), kappa, v)
+    return v
+
+
+def dense_kronecker_apply(kernels: list[Tensor], v: Tensor) -> Tensor:
+    """The oracle: build ``kappa_1 (x) ... (x) kappa_n`` on the flattened (row-major) grid and apply it."""
+    big = kernels[0]
+    for kappa in kernels[1:]:
+        b, h, n, _ = big.shape
+        s = kappa.shape[-1]
+        big = torch.einsum("bhik,bhjl->bhijkl", big, kappa).reshape(b, h, n * s, n * s)
+    flat = v.flatten(2, -2)
+    return (big @ flat).reshape(v.shape)
+
+
+class _AxisProjection(nn.Module):
+    """phi_m: linear, mean-pool over the other axes, LayerNorm, gated-GELU MLP."""
+
+    def __init__(self, dim: int, hidden: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(dim, hidden)
+        self.norm = nn.LayerNorm(hidden)
+        self.gate = nn.Linear(hidden, 2 * hidden)
+        self.out = nn.Linear(hidden, hidden)
+
+    def forward(self, u: Tensor, axis: int) -> Tensor:
+        pooled_axes = [d for d in range(1, u.dim() - 1) if d != axis + 1]
+        h = self.proj(u).mean(dim=pooled_axes) if pooled_axes else self.proj(u)
+        a, b = self.gate(self.norm(h)).chunk(2, dim=-1)
+        return self.out(a * F.gelu(b))
+
+
+class AxialAttention(nn.Module):
+    """FactFormer's factorized attention block over a ``(B, *grid, dim)`` field.
+
+    Args:
+        dim: channel width of the field.
+        heads: number of heads.
+        dim_head: value width per head.
+        ndim: number of grid axes (1, 2 or 3).
+        kernel_multiplier: query/key width is ``dim_head * kernel_multiplier``.
+        rotary: rotary position encoding of q_m, k_m on each axis's coordinate.
+    """
+
+    def __init__(self, dim: int, heads: int = 4, dim_head: int = 32, ndim: int = 2, kernel_multiplier: int = 2,
+                 rotary: bool = True) -> None:
+        super().__init__()
+        if ndim not in (1, 2, 3):
+            raise ValueError(f"axial: ndim must be 1, 2 or 3, got {ndim}")
+        self.dim, self.heads, self.dim_head, self.ndim = dim, heads, dim_head, ndim
+        qk = dim_head * kernel_multiplier
+        self.to_v = nn.Linear(dim, heads * dim_head, bias=False)
+        self.axis_proj = nn.ModuleList(_AxisProjection(dim, dim) for _ in range(ndim))
+        self.to_q = nn.ModuleList(nn.Linear(dim, heads * qk, bias=False) for _ in range(ndim))
+        self.to_k = nn.ModuleList(nn.Linear(dim, heads * qk, bias=False) for _ in range(ndim))
+        for lin in (*self.to_q, *self.to_k):
+            nn.init.xavier_uniform_(lin.weight, gain=0.02)  # each block starts near the identity
+        self.rotary = RotaryEmbedding(qk) if rotary else None
+        self.norm = nn.GroupNorm(heads, heads * dim_head, affine=False)
+        self.to_out = nn.Sequential(nn.Linear(heads * dim_head, dim), nn.GELU(), nn.Linear(dim, dim))
+
+    def kernels(self, u: Tensor, coords: list[Tensor] | None = None) -> list[Tensor]:
+        """Per-axis kernels ``kappa_m = q_m k_m^T`` of shape ``(B, H, S_m, S_m)``."""
+        out = []
+        for m in range(self.ndim):
+            phi = self.axis_proj[m](u, m)  # (B, S_m, dim)
+            q = self.to_q[m](phi).unflatten(-1, (self.heads, -1)).transpose(1, 2)
+            k = self.to_k[m](phi).unflatten(-1, (self.heads, -1)).transpose(1, 2)
+            if self.rotary is not None:
+                pos = coords[m] if coords is not None else torch.arange(u.shape[m + 1], device=u.device)
+                q, k = self.rotary.apply(q, pos), self.rotary.apply(k, pos)
+            out.append(q @ k.transpose(-1, -2))
+        return out
+
+    def forward(self, u: Tensor, coords: list[Tensor] | None = None) -> Tensor:
+        """``u (B, S_1, ..., S_n, dim)`` -> same shape; ``coords[m]`` are axis m's coordinates."""
+        if u.dim() != self.ndim + 2 or u.shape[-1] != self.dim:
+            raise ValueError(f"axial: input must be (B, *{self.ndim} grid axes, {self.dim}), got {tuple(u.shape)}")
+        if coords is not None and [len(c) for c in coords] != list(u.shape[1:-1]):
+            raise ValueError(f"axial: coords lengths {[len(c) for c in coords]} != grid {list(u.shape[1:-1])}")
+        v = self.to_v(u).unflatten(-1, (self.heads, self.dim_head)).movedim(-2, 1)  # (B, H, *grid, d)
+        z = factorized_kernel_apply(self.kernels(u, coords), v)
+        z = z.movedim(1, -2).flatten(-2)  # (B, *grid, H*d)
+        z = self.norm(z.movedim(-1, 1)).movedim(1, -1)
+        return self.to_out(z)
+
+
+register_attention(AttentionSpec(
+    name="axial", factory=AxialAttention, kind="grid", causal=False, mask="none",
+    paper="https://arxiv.org/abs/2305.17560",
+    description="FactFormer factorized kernel integral, one low-rank kernel per grid axis (1/2/3-D)",
+))
