@@ -18,7 +18,6 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable
 
-import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from torch.optim import Optimizer

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator
 
-import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
