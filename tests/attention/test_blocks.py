@@ -71,5 +71,41 @@ def test_bad_block_input_is_a_clear_error():
         MultiHeadAttention(8, 2, attention="axial")
     with pytest.raises(ValueError, match="unknown mlp"):
         FeedForward(4, 8, kind="relu")  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="needs a context"):
+    with pytest.raises(ValueError, match="exactly when built with cross_attention"):
         TransformerBlock(8, 2, cross_attention=True)(torch.randn(1, 2, 8))
+
+
+def test_rotary_attention_depends_only_on_relative_positions():
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(8, 2, rotary=RotaryEmbedding(4)).double()
+    x = torch.randn(2, 5, 8, dtype=torch.float64)
+    pos = torch.arange(5, dtype=torch.float64)
+    torch.testing.assert_close(mha(x, positions=pos), mha(x, positions=pos + 7.5))
+    per_sample = torch.stack([pos, pos + 3.0])  # (B, N) positions broadcast over heads
+    torch.testing.assert_close(mha(x, positions=per_sample), mha(x))
+    assert not torch.allclose(mha(x, positions=2 * pos), mha(x))
+
+
+@pytest.mark.parametrize("attention", ["softmax", "linear"])
+def test_left_padded_decoder_ignores_padding(attention):
+    torch.manual_seed(0)
+    dec = Decoder(2, 8, 2, cross_attention=False, attention=attention).double().eval()
+    x = torch.randn(2, 6, 8, dtype=torch.float64)
+    mask = torch.tensor([[True] * 6, [False] * 2 + [True] * 4])
+    y = x.clone()
+    y[1, :2] = torch.randn(2, 8, dtype=torch.float64)
+    torch.testing.assert_close(dec(x, mask=mask)[1, 2:], dec(y, mask=mask)[1, 2:])
+
+
+def test_unsupported_kernel_features_are_clear_errors():
+    with pytest.raises(ValueError, match="'sinkhorn' does not support causal"):
+        MultiHeadAttention(8, 2, attention="sinkhorn")(torch.randn(1, 3, 8), causal=True)
+    rot = MultiHeadAttention(8, 2, rotary=RotaryEmbedding(4))
+    with pytest.raises(ValueError, match="self-attention only"):
+        rot(torch.randn(1, 3, 8), context=torch.randn(1, 4, 8))
+    with pytest.raises(ValueError, match=r"positions must be \(N,\) or \(B, N\) with N=3"):
+        rot(torch.randn(1, 3, 8), positions=torch.arange(4))
+    with pytest.raises(ValueError, match="rotary dim 8 must equal dim_head 4"):
+        MultiHeadAttention(8, 2, rotary=RotaryEmbedding(8))
+    with pytest.raises(ValueError, match="exactly when built with cross_attention"):
+        TransformerBlock(8, 2)(torch.randn(1, 2, 8), context=torch.randn(1, 3, 8))

@@ -64,3 +64,13 @@ def test_bad_graph_input_names_the_tensor():
         layer(x, torch.tensor([[0, 1], [1, 2]]), torch.zeros(2, 3))
     with pytest.raises(ValueError, match=r"x must be \(num_nodes, 4\)"):
         layer(torch.randn(3, 5), torch.tensor([[0], [1]]), torch.zeros(1, 2))
+
+
+def test_isolated_node_gets_a_zero_message():
+    torch.manual_seed(2)
+    layer = EdgeAttention(dim=4, heads=2, edge_dim=1).double()
+    x = torch.randn(3, 4, dtype=torch.float64)
+    out = layer(x, torch.tensor([[0, 1], [1, 0]]), torch.randn(2, 1, dtype=torch.float64))  # node 2 has no in-edge
+    torch.testing.assert_close(out[2], layer.to_out.bias + layer.root(x[2]))
+    with pytest.raises(ValueError, match="not divisible by heads"):
+        EdgeAttention(dim=5, heads=2)

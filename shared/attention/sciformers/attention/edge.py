@@ -8,8 +8,9 @@ with features e_ij, per head::
     alpha_ij = softmax_{j in N(i)} (q_i . k_ij / sqrt(d))          (eq. 4)
     out_i = W_o concat_h (sum_j alpha_ij v_ij) + W_r x_i             (eq. 3, 5)
 
-The softmax runs over each node's incoming edges (a scatter softmax with max subtraction);
-a node with no incoming edge receives only its root term. Batched graphs are one disjoint
+The softmax runs over each node's incoming edges (a scatter softmax with max subtraction).
+A node with no incoming edge aggregates a zero message, so its output is
+``W_o 0 + W_r x_i`` (the output bias plus its root term). Batched graphs are one disjoint
 union, so no edge crosses graphs.
 """
 
@@ -49,6 +50,8 @@ class EdgeAttention(nn.Module):
     def __init__(self, dim: int, heads: int = 1, dim_head: int | None = None, edge_dim: int | None = None,
                  root_weight: bool = True, bias: bool = True) -> None:
         super().__init__()
+        if dim_head is None and dim % heads:
+            raise ValueError(f"edge attention: dim {dim} is not divisible by heads {heads}; pass dim_head")
         self.dim, self.heads = dim, heads
         self.dim_head = dim_head or dim // heads
         inner = heads * self.dim_head

@@ -53,9 +53,9 @@ def sinusoidal_encoding(positions: int | Tensor, dim: int) -> Tensor:
     if dim % 2:
         raise ValueError(f"sinusoidal_encoding: dim must be even, got {dim}")
     pos = torch.arange(positions, dtype=torch.float64) if isinstance(positions, int) else positions.double()
-    freq = torch.exp(-math.log(10000.0) * torch.arange(0, dim, 2, dtype=torch.float64) / dim)
+    freq = torch.exp(-math.log(10000.0) * torch.arange(0, dim, 2, dtype=torch.float64, device=pos.device) / dim)
     angles = pos[:, None] * freq[None, :]
-    out = torch.empty(len(pos), dim, dtype=torch.float64)
+    out = torch.empty(len(pos), dim, dtype=torch.float64, device=pos.device)
     out[:, 0::2], out[:, 1::2] = angles.sin(), angles.cos()
     return out.float()
 

@@ -4,7 +4,8 @@ Xie et al., "SegFormer: Simple and Efficient Design for Semantic Segmentation wi
 Transformers", NeurIPS 2021, https://arxiv.org/abs/2105.15203 (sec. 3.1, eq. 1-2). With
 reduction ratio R, K and V come from a ``Conv2d(kernel=stride=R)`` of the ``H x W`` feature
 map followed by LayerNorm, so the attention costs O(N^2 / R^2) instead of O(N^2).
-``R = 1`` is plain multi-head self-attention.
+``R = 1`` is plain multi-head self-attention. As in SegFormer, the strided convolution drops
+trailing rows/columns when ``H`` or ``W`` is not a multiple of ``R``.
 """
 
 from __future__ import annotations
