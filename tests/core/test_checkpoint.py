@@ -97,3 +97,9 @@ def test_tied_weights_are_saved_and_loaded(tmp_path):
     save_model(tmp_path / "m", tied, {"model": "x"})
     state, _ = load_model_state(tmp_path / "m")
     assert torch.equal(state["0.weight"], state["1.weight"]) and not math.isnan(state["0.weight"].sum().item())
+
+
+def test_save_model_requires_the_registry_name(tmp_path):
+    with pytest.raises(ValueError, match=r"needs config\['model'\]"):
+        save_model(tmp_path / "m", TinyRegressor(), {"kwargs": {}})
+    assert not (tmp_path / "m").exists()

@@ -60,8 +60,21 @@ def test_resume_with_another_config_is_refused(tmp_path):
     with pytest.raises(Killed):
         _train(tmp_path, stop_at=6)
     model = TinyRegressor()
-    with pytest.raises(ValueError, match="another train config"):
+    with pytest.raises(ValueError, match=r"another run \(train\.lr: checkpoint 0\.005, now 0\.01\)"):
         Trainer(TrainConfig.parse({**CFG, "lr": 1e-2}), run_dir=tmp_path, seed=1, quiet=True).fit(model, regression_data())
+    with pytest.raises(ValueError, match=r"seed: checkpoint 1, now 2"):
+        Trainer(TrainConfig.parse(CFG), run_dir=tmp_path, seed=2, quiet=True).fit(model, regression_data())
+
+
+def test_settings_that_do_not_change_the_weights_may_differ_on_resume(tmp_path):
+    reference = _train(None)
+    with pytest.raises(Killed):
+        _train(tmp_path, stop_at=12)
+    seed_everything(0)
+    model = TinyRegressor()
+    cfg = TrainConfig.parse({**CFG, "log_every": 3, "seeds": [1, 2, 3]})
+    Trainer(cfg, run_dir=tmp_path, seed=1, quiet=True).fit(model, regression_data())
+    _assert_same_weights(model, reference)
 
 
 WORKER = textwrap.dedent(

@@ -32,7 +32,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
-    """Run ``write(tmp_dir)`` and swap the result into ``target``."""
+    """Run ``write(tmp_dir)`` in ``<target>.tmp``, fsync it, and swap it into ``target``."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp, old = target.with_name(target.name + ".tmp"), target.with_name(target.name + ".old")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -41,6 +41,7 @@ def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
     for f in tmp.iterdir():
         with f.open("rb") as fh:
             os.fsync(fh.fileno())
+    _fsync_dir(tmp)
     if target.exists():
         shutil.rmtree(old, ignore_errors=True)
         os.replace(target, old)
@@ -121,6 +122,10 @@ def load_checkpoint(
 ) -> tuple[dict[str, Any], dict[str, Tensor]] | None:
     """Restore what :func:`save_checkpoint` wrote; ``None`` if there is no checkpoint.
 
+    Args:
+        directory: the checkpoint folder (its ``.old`` sibling is used after an interrupted swap).
+        model, optimizer, scheduler: built as for the saved run; loaded in place.
+
     Returns:
         ``(state, extra)``: the JSON training state and the extra tensors.
     """
@@ -139,10 +144,16 @@ def save_model(directory: Path, model: nn.Module, config: dict[str, Any]) -> Non
     """Atomically write inference weights and the config needed to rebuild the model.
 
     Args:
-        directory: the checkpoint folder.
+        directory: the checkpoint folder (replaced whole).
         model: the trained model.
-        config: JSON-serialisable; ``config["model"]`` should be the registry name.
+        config: JSON-serialisable, with ``config["model"]`` the registry name (``pde.factformer2d``)
+            and whatever else rebuilds the model (e.g. ``kwargs``).
+
+    Raises:
+        ValueError: if ``config`` does not name the model.
     """
+    if not isinstance(config.get("model"), str):
+        raise ValueError(f"{directory}: save_model needs config['model'], the registry name of the model")
 
     def write(tmp: Path) -> None:
         save_file(_tensors(model.state_dict()), str(tmp / "model.safetensors"))
@@ -153,6 +164,13 @@ def save_model(directory: Path, model: nn.Module, config: dict[str, Any]) -> Non
 
 def load_model_state(directory: Path | str, expected_model: str | None = None) -> tuple[dict[str, Tensor], dict[str, Any]]:
     """Weights and config written by :func:`save_model`.
+
+    Args:
+        directory: the checkpoint folder.
+        expected_model: the registry name the caller is about to build; ``None`` accepts any.
+
+    Returns:
+        ``(state_dict, config)``: CPU tensors for ``load_state_dict`` and the saved config.
 
     Raises:
         FileNotFoundError: if ``directory`` holds no model checkpoint.

@@ -11,6 +11,9 @@ import torch
 def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``auto`` -> CUDA when available else CPU; ``cuda`` without a GPU is a clear error.
 
+    Args:
+        device: ``auto``, ``cpu``, ``cuda``, ``cuda:N`` or a ``torch.device``.
+
     Raises:
         ValueError: for an unknown name or ``cuda`` on a machine without CUDA.
     """
@@ -25,7 +28,12 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 def autocast_context(device: torch.device, amp: str) -> ContextManager[object]:
-    """bf16 autocast on CUDA when ``amp`` is ``auto`` or ``bf16``; a no-op otherwise (CPU runs fp32)."""
+    """bf16 autocast on CUDA when ``amp`` is ``auto`` or ``bf16``; a no-op otherwise (CPU runs fp32).
+
+    Args:
+        device: where the forward pass runs.
+        amp: ``train.amp``: ``auto``, ``bf16`` or ``off``.
+    """
     if device.type == "cuda" and amp in ("auto", "bf16"):
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()

@@ -9,8 +9,12 @@ from typing import Iterator, Protocol
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from sciformers.core.distributed import is_main
+
 
 class Bar(Protocol):
+    """What :func:`progress_bar` yields: ``update(advance, **fields)`` shows fields beside the bar."""
+
     live: bool  # whether a bar is drawn (else callers print their own log lines)
 
     def update(self, advance: int = 1, **fields: object) -> None: ...
@@ -36,11 +40,18 @@ class _RichBar:
 
 @contextlib.contextmanager
 def progress_bar(total: int, description: str, quiet: bool = False) -> Iterator[Bar]:
-    """A progress bar over ``total`` steps; silent when ``quiet`` or when stderr is not a terminal.
+    """A progress bar over ``total`` steps on stderr, removed when done.
 
-    Non-terminal output (CI logs) gets no bar; the Trainer prints its own periodic log lines.
+    Silent (``bar.live`` is False) when ``quiet``, on every rank but 0, and when stderr is not a
+    terminal, so CI logs are not flooded with redraws; callers print their own periodic lines
+    there (the Trainer does every ``train.log_every`` steps).
+
+    Args:
+        total: number of steps.
+        description: text left of the bar.
+        quiet: draw nothing.
     """
-    if quiet or not sys.stderr.isatty():
+    if quiet or not is_main() or not sys.stderr.isatty():
         yield _Silent()
         return
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

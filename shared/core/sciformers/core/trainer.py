@@ -12,7 +12,6 @@ therefore ends with the same weights as one that was never interrupted.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from torch.utils.data import DataLoader, Dataset, Subset, default_collate
 from sciformers.core import distributed as dist
 from sciformers.core.checkpoint import load_checkpoint, save_checkpoint
 from sciformers.core.config import Config
-from sciformers.core.device import autocast_context, resolve_device
+from sciformers.core.device import autocast_context
 from sciformers.core.module import TrainModule
 from sciformers.core.progress import progress_bar
 from sciformers.core.schedule import build_schedule
@@ -131,6 +130,10 @@ def _decay_groups(module: nn.Module, weight_decay: float) -> list[dict[str, Any]
 class Trainer:
     """Fits a :class:`TrainModule` and predicts with it.
 
+    Under ``torchrun`` (``WORLD_SIZE`` > 1) it joins the process group, wraps the module in DDP,
+    splits each global batch of ``train.batch_size`` across ranks and lets only rank 0 draw
+    progress and write checkpoints (see :mod:`sciformers.core.distributed`).
+
     Args:
         config: the ``train:`` section.
         run_dir: where ``checkpoints/last`` lives; ``None`` trains without checkpoints.
@@ -146,11 +149,10 @@ class Trainer:
     ) -> None:
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.device = resolve_device(device)
+        self.device = dist.init_distributed(device)
         self.seed = seed
         self.quiet = quiet
         self.on_step_end = on_step_end
-        dist.init_distributed(self.device)
 
     # -- training ---------------------------------------------------------------------------
 
@@ -158,7 +160,19 @@ class Trainer:
         self, module: TrainModule, train: Dataset, val: Dataset | None = None, *,
         collate_fn: Callable[[list[Any]], Any] | None = None,
     ) -> FitResult:
-        """Train ``module`` on ``train`` (validating on ``val`` or a split carved from train).
+        """Train ``module`` on ``train``, validating on ``val`` or on a split carved from train.
+
+        Resumes from ``run_dir/checkpoints/last`` when it exists (a finished run returns at once).
+        With validation data the weights of the best validation loss are restored at the end.
+
+        Args:
+            module: the model; moved to the trainer's device and trained in place.
+            train: a map-style dataset.
+            val: validation data; ``None`` carves ``train.val_fraction`` out of ``train``.
+            collate_fn: batches a list of samples (default: torch's ``default_collate``).
+
+        Returns:
+            :class:`FitResult`; ``epochs`` counts completed passes over ``train``.
 
         Raises:
             ValueError: for an empty dataset, a module without trainable parameters, or a
@@ -182,18 +196,16 @@ class Trainer:
         step_fn = dist.wrap_ddp(_Step(module), self.device)
         eval_every = cfg.eval_every or per_epoch
         ckpt_every = cfg.checkpoint_every or eval_every
-        fingerprint = hashlib.sha256(f"{cfg.model_dump_json()}|{self.seed}|{n}|{dist.world_size()}".encode()).hexdigest()
+        run_key = _run_key(cfg, self.seed, n, len(val) if val is not None else 0)  # type: ignore[arg-type]
         state: dict[str, Any] = {"step": 0, "epoch": 0, "pos": 0, "best_val": None, "bad_evals": 0,
-                                 "history": [], "done": False, "fingerprint": fingerprint}
+                                 "history": [], "done": False, "run": run_key}
         best: dict[str, Tensor] = {}
         ckpt_dir = self.run_dir / "checkpoints" / "last" if self.run_dir else None
         if ckpt_dir is not None:
             loaded = load_checkpoint(ckpt_dir, module, optimizer, scheduler)
             if loaded is not None:
                 state, extra = loaded
-                if state["fingerprint"] != fingerprint:
-                    raise ValueError(f"{ckpt_dir}: checkpoint was written with another train config, seed or "
-                                     "dataset; use a fresh run folder")
+                _check_same_run(ckpt_dir, state.get("run", {}), run_key)
                 set_rng_state({k[4:]: v for k, v in extra.items() if k.startswith("rng.")})
                 best = {k[5:]: v.to(self.device) for k, v in extra.items() if k.startswith("best.")}
 
@@ -203,37 +215,52 @@ class Trainer:
                 save_checkpoint(ckpt_dir, module, optimizer, scheduler, state, extra)
             dist.barrier()
 
+        def validate(weighted_loss: float) -> None:
+            # the global batch's mean loss: each rank's loss weighted by its share, summed over ranks
+            train_loss = float(dist.all_reduce_sums({"l": torch.tensor(weighted_loss, dtype=torch.float64)})["l"])
+            train_loss /= dist.world_size()
+            val_loss = self._validate(module, val, collate)  # type: ignore[arg-type]
+            state["history"].append({"step": state["step"], "epoch": state["epoch"], "train_loss": train_loss,
+                                     "val_loss": val_loss, "lr": scheduler.get_last_lr()[0]})
+            if state["best_val"] is None or val_loss < state["best_val"]:
+                state["best_val"], state["bad_evals"] = val_loss, 0
+                best.clear()
+                best.update({k: v.detach().clone() for k, v in module.state_dict().items()})
+            else:
+                state["bad_evals"] += 1
+                state["done"] = cfg.patience is not None and state["bad_evals"] >= cfg.patience
+
         start, seen = time.perf_counter(), 0
         quiet = self.quiet or not dist.is_main()
         with progress_bar(total, f"train {type(module).__name__}", quiet) as bar:
             bar.update(state["step"])
             while not state["done"] and state["step"] < total:
-                epoch_gen = torch.Generator().manual_seed(self.seed * 1_000_003 + state["epoch"])
-                order = torch.randperm(n, generator=epoch_gen)
-                batches = [dist.rank_slice(order[i:i + cfg.batch_size]).tolist() for i in range(0, n, cfg.batch_size)]
+                batches = dist.train_batches(n, cfg.batch_size, self.seed, state["epoch"])
                 # A private generator: creating the loader must not draw from the global RNG,
                 # or a resumed run's dropout masks would differ from an uninterrupted run's.
-                loader = DataLoader(train, batch_sampler=batches[state["pos"]:], collate_fn=collate,
-                                    num_workers=cfg.num_workers, generator=epoch_gen)
+                loader_gen = torch.Generator().manual_seed(self.seed * 1_000_003 + state["epoch"])
+                loader = DataLoader(train, batch_sampler=[b for b, _ in batches[state["pos"]:]], collate_fn=collate,
+                                    num_workers=cfg.num_workers, generator=loader_gen)
                 for batch in loader:
-                    loss = self._train_step(step_fn, module, optimizer, scheduler, batch)
-                    seen += len(batches[state["pos"]])
+                    weight = batches[state["pos"]][1]
+                    loss = self._train_step(step_fn, module, optimizer, scheduler, batch, weight)
+                    seen += min(cfg.batch_size, n - state["pos"] * cfg.batch_size)
                     state["step"] += 1
                     state["pos"] += 1
+                    if state["pos"] == len(batches):
+                        state["epoch"], state["pos"] = state["epoch"] + 1, 0
                     bar.update(1, loss=loss)
-                    if val is not None and state["step"] % eval_every == 0:
-                        self._validate(module, val, collate, state, best, loss)
+                    if val is not None and (state["step"] % eval_every == 0 or state["step"] == total):
+                        validate(loss * weight)
                     if not quiet and not bar.live and state["step"] % cfg.log_every == 0:
-                        print(f"  step {state['step']}/{total}  loss {loss:.4f}  lr {scheduler.get_last_lr()[0]:.2e}", flush=True)
+                        print(f"  step {state['step']}/{total}  loss {loss:.4f}  lr {scheduler.get_last_lr()[0]:.2e}",
+                              flush=True)
                     if state["step"] % ckpt_every == 0 or state["step"] == total or state["done"]:
                         checkpoint()
                     if self.on_step_end is not None:
                         self.on_step_end(state["step"])
                     if state["step"] >= total or state["done"]:
                         break
-                else:
-                    state["epoch"] += 1
-                    state["pos"] = 0
         if best:
             module.load_state_dict(best)
         state["done"] = True
@@ -241,17 +268,18 @@ class Trainer:
         fit_s = time.perf_counter() - start
         return FitResult(
             steps=state["step"], epochs=state["epoch"], best_val_loss=state["best_val"], history=state["history"],
-            fit_s=fit_s, train_samples_per_s=seen * dist.world_size() / fit_s if seen else None,
+            fit_s=fit_s, train_samples_per_s=seen / fit_s if seen else None,
         )
 
     def _train_step(self, step_fn: nn.Module, module: TrainModule, optimizer: torch.optim.Optimizer,
-                    scheduler: Any, batch: Any) -> float:
+                    scheduler: Any, batch: Any, weight: float) -> float:
+        """One optimizer step; ``weight`` is this rank's share of the global batch (1.0 alone)."""
         module.train()
         with autocast_context(self.device, self.config.amp):
             loss = step_fn(to_device(batch, self.device))
         if not torch.isfinite(loss):
             raise FloatingPointError(f"training loss is {loss.item()}; lower train.lr or check the data")
-        loss.backward()
+        (loss * weight).backward()
         if self.config.grad_clip is not None:
             nn.utils.clip_grad_norm_(module.parameters(), self.config.grad_clip)
         optimizer.step()
@@ -259,9 +287,8 @@ class Trainer:
         optimizer.zero_grad(set_to_none=True)
         return float(loss.detach())
 
-    def _validate(self, module: TrainModule, val: Dataset, collate: Callable[[list[Any]], Any],
-                  state: dict[str, Any], best: dict[str, Tensor], train_loss: float) -> None:
-        """Mean validation loss (sums and counts over ranks); early-stopping bookkeeping."""
+    def _validate(self, module: TrainModule, val: Dataset, collate: Callable[[list[Any]], Any]) -> float:
+        """Mean validation loss over every sample, reduced over ranks as a sum and a count."""
         module.eval()
         total, count = torch.zeros((), dtype=torch.float64), torch.zeros((), dtype=torch.float64)
         with torch.no_grad(), autocast_context(self.device, self.config.amp):
@@ -269,16 +296,7 @@ class Trainer:
                 total += float(module.validation_step(to_device(batch, self.device))) * len(idx)
                 count += len(idx)
         sums = dist.all_reduce_sums({"loss": total, "count": count})
-        val_loss = float(sums["loss"] / sums["count"])
-        state["history"].append({"step": state["step"], "train_loss": train_loss, "val_loss": val_loss})
-        if state["best_val"] is None or val_loss < state["best_val"]:
-            state["best_val"], state["bad_evals"] = val_loss, 0
-            best.clear()
-            best.update({k: v.detach().clone() for k, v in module.state_dict().items()})
-        else:
-            state["bad_evals"] += 1
-            if self.config.patience is not None and state["bad_evals"] >= self.config.patience:
-                state["done"] = True
+        return float(sums["loss"] / sums["count"])
 
     # -- inference --------------------------------------------------------------------------
 
@@ -296,6 +314,8 @@ class Trainer:
 
         Under DDP each rank predicts a disjoint shard; every rank returns the full result.
         """
+        if len(dataset) == 0:  # type: ignore[arg-type]
+            raise ValueError("cannot predict on an empty dataset")
         module.to(self.device).eval()
         indices: list[Tensor] = []
         outputs: list[Any] = []
@@ -305,12 +325,31 @@ class Trainer:
                 outputs.append({k: _to_cpu(v) for k, v in out.items()} if isinstance(out, dict) else _to_cpu(out))
                 indices.append(torch.tensor(idx))
         if not outputs:
-            raise ValueError("cannot predict on an empty dataset")
+            return dist.gather_in_order(torch.zeros(0, dtype=torch.long), None)
         if isinstance(outputs[0], dict):
             local: Any = {k: torch.cat([o[k] for o in outputs]) for k in outputs[0]}
         else:
             local = torch.cat(outputs)
         return dist.gather_in_order(torch.cat(indices), local)
+
+
+def _run_key(cfg: TrainConfig, seed: int, n_train: int, n_val: int) -> dict[str, Any]:
+    """Everything that shapes a run's trajectory; a checkpoint resumes only under the same key.
+
+    ``seeds``, ``num_workers`` and ``log_every`` are left out: they do not change the weights.
+    """
+    config = cfg.model_dump(mode="json", exclude={"seeds", "num_workers", "log_every"})
+    return {**{f"train.{k}": v for k, v in config.items()}, "seed": seed, "train_samples": n_train,
+            "val_samples": n_val, "world_size": dist.world_size()}
+
+
+def _check_same_run(ckpt_dir: Path, saved: dict[str, Any], now: dict[str, Any]) -> None:
+    """Refuse to resume a checkpoint written by a different run, naming what differs."""
+    diff = [f"{k}: checkpoint {saved.get(k)!r}, now {now.get(k)!r}"
+            for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k)]
+    if diff:
+        raise ValueError(f"{ckpt_dir}: cannot resume, the checkpoint was written by another run ("
+                         + "; ".join(diff) + "); use a fresh run folder or restore these settings")
 
 
 def _to_cpu(t: Tensor) -> Tensor:
