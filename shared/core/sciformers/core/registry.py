@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
+import pkgutil
 from typing import Any, Callable, TypeVar
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -41,6 +42,23 @@ def import_domain(name: str) -> None:
     except ModuleNotFoundError as err:
         if err.name != f"sciformers.{domain}":
             raise
+
+
+SHARED_PORTIONS = ("attention", "core", "evaluation")
+
+
+def domain_names() -> list[str]:
+    """Names of the installed domain packages (every ``sciformers.*`` portion but the shared ones)."""
+    import sciformers
+
+    found = {m.name for m in pkgutil.iter_modules(sciformers.__path__) if m.ispkg}
+    return sorted(found - set(SHARED_PORTIONS))
+
+
+def import_all_domains() -> None:
+    """Import every installed domain, so the registries list all their entries."""
+    for domain in domain_names():
+        import_domain(domain)
 
 
 def get_model_factory(name: str) -> Callable[..., Any]:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from sciformers.attention import get_attention_spec, list_attention
-from sciformers.core import ConfigError, apply_overrides, list_models
+from sciformers.core import ConfigError, apply_overrides, import_all_domains, list_models
 from sciformers.evaluation.datasets import get_dataset, get_predictor, list_datasets
 from sciformers.evaluation.pipeline import DEFAULT_PRESET, list_pipelines, run_pipeline, run_quickstart
 from sciformers.evaluation.records import read_records
@@ -58,6 +58,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _list(what: str | None) -> None:
+    import_all_domains()
     sections = {
         "pipelines": list_pipelines,
         "models": list_models,

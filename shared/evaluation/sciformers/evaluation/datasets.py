@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from sciformers.core import Config, import_domain
+from sciformers.core import Config, import_all_domains, import_domain
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,9 @@ def list_datasets() -> list[str]:
 
 
 def get_dataset(name: str) -> DatasetEntry:
-    """The registered dataset ``name`` (a ``domain.name`` imports its domain first)."""
-    if name not in _DATASETS and "." in name:
-        import_domain(name)
+    """The registered dataset ``name`` (a ``domain.name`` imports its domain, a bare name every domain)."""
+    if name not in _DATASETS:
+        import_domain(name) if "." in name else import_all_domains()
     try:
         return _DATASETS[name]
     except KeyError:
