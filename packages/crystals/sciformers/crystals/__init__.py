@@ -1,0 +1,35 @@
+"""sciformers.crystals: ComFormer (iComFormer, eComFormer) for crystal property prediction.
+
+Yan et al., "Complete and Efficient Graph Transformers for Crystal Material Property
+Prediction", ICLR 2024, https://arxiv.org/abs/2403.11857.
+
+>>> from sciformers.core import create_model
+>>> model = create_model("crystals.icomformer", preset="small")
+>>> model.fit(structures, targets, train={"epochs": 30})   # pymatgen Structures, floats
+>>> model.predict(new_structures)                           # np.ndarray in target units
+"""
+
+try:
+    import pymatgen.core  # noqa: F401
+    import torch_geometric  # noqa: F401
+except ImportError as err:  # pragma: no cover - the extra is installed in CI
+    raise ImportError(f"sciformers.crystals needs {err.name}: pip install 'sciformers[crystals]'") from err
+
+from sciformers.crystals.base import CrystalModel, GraphDataset
+from sciformers.crystals.comformer import ComFormer, EComFormer, IComFormer
+from sciformers.crystals.graph import GraphConfig, collate, lattice_representation, periodic_knn, structure_to_graph
+from sciformers.crystals.peers import CGCNN, SchNet
+from sciformers.crystals.io import (
+    LabelledStructures,
+    StructureError,
+    read_any,
+    read_matbench,
+    read_structure,
+    read_structures,
+    read_table,
+    validate_structure,
+    write_matbench,
+)
+
+# Registration side effects: the task, its metrics, datasets and the predictor.
+from sciformers.crystals import task, commands  # noqa: E402,F401  isort: skip

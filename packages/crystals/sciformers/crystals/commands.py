@@ -1,0 +1,80 @@
+"""``sciformers data crystals.*`` and ``sciformers predict crystals``.
+
+- ``sciformers data crystals.emt_eform [--set n_structures=500]`` generates the EMT alloys
+  into the cache; ``crystals.dcdft`` and ``crystals.li_o`` convert the real DFT files that ASE
+  and m3gnet ship into the same Matbench-style ``json.gz`` layout. Each prints the file path.
+- ``sciformers predict crystals --checkpoint CKPT FILE.cif POSCAR folder/ ...`` prints one line
+  per structure: the prediction in the target's units, a tab, and the file name.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from sciformers.core import Config, cache_dir
+from sciformers.crystals import io, realdata
+from sciformers.crystals.base import CrystalModel
+from sciformers.crystals.task import EMTData, emt_file
+from sciformers.evaluation.datasets import DatasetEntry, register_dataset, register_predictor
+
+
+class DcdftData(Config):
+    """Options of ``sciformers data crystals.dcdft``.
+
+    Args:
+        target: ``B0`` (GPa), ``volume`` (A^3/atom) or ``Bp``.
+    """
+
+    target: str = Field(default="B0")
+
+
+class LiOData(Config):
+    """Options of ``sciformers data crystals.li_o``.
+
+    Args:
+        target: ``energy_per_atom`` (eV/atom), ``energy`` (eV per cell) or ``band_gap`` (eV).
+    """
+
+    target: str = Field(default="energy_per_atom")
+
+
+def _build_emt(cfg: Config) -> list[Path]:
+    assert isinstance(cfg, EMTData)
+    return [emt_file(cfg)]
+
+
+def _build_dcdft(cfg: Config) -> list[Path]:
+    assert isinstance(cfg, DcdftData)
+    data = realdata.load_dcdft(cfg.target)
+    return [io.write_matbench(cache_dir("crystals", "dcdft") / f"dcdft_{cfg.target}.json.gz", data, cfg.target)]
+
+
+def _build_li_o(cfg: Config) -> list[Path]:
+    assert isinstance(cfg, LiOData)
+    data = realdata.load_li_o(cfg.target)
+    return [io.write_matbench(cache_dir("crystals", "li_o") / f"li_o_{cfg.target}.json.gz", data, cfg.target)]
+
+
+register_dataset(DatasetEntry("crystals.emt_eform", EMTData, _build_emt,
+                              "EMT formation energies of random fcc/bcc/hcp alloy cells (seeded generator)"))
+register_dataset(DatasetEntry("crystals.dcdft", DcdftData, _build_dcdft,
+                              "71 elemental crystals with WIEN2k equation of state (ASE's dcdft.json, read in place)"))
+register_dataset(DatasetEntry("crystals.li_o", LiOData, _build_li_o,
+                              "47 Materials Project Li-O structures with DFT energies (m3gnet's test file, read in place)"))
+
+
+def predict_crystals(checkpoint: Path, inputs: list[str]) -> list[str]:
+    """One ``value<TAB>file`` line per structure in ``inputs`` (CIF/POSCAR files or folders).
+
+    Raises:
+        StructureError: a malformed or invalid file, named in the message.
+    """
+    model = CrystalModel.from_checkpoint(checkpoint)
+    data = io.read_structures(inputs)
+    values = model.predict(data.structures)
+    return [f"{value:.6g}\t{name}" for value, name in zip(values, data.names)]
+
+
+register_predictor("crystals", predict_crystals)

@@ -1,0 +1,228 @@
+"""The ``crystals.emt_eform`` task: formation energy per atom of alloy crystals, in meV/atom.
+
+Every model of the pipeline (iComFormer, eComFormer, CGCNN, SchNet) trains on the same
+graphs of the same seeded split, beside the training-mean baseline; MAE and RMSE in meV/atom
+on the whole test set. ``data.path`` swaps the generator for the user's structures (a folder
+of CIF/POSCAR files with a ``targets.csv``, a JSON/CSV table or a Matbench ``json.gz``;
+targets in eV/atom). The report adds a parity plot and the training curves of each model.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Iterator
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from pydantic import Field
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from sciformers.core import Config, Trainer, cache_dir, create_model, load_model_state
+from sciformers.crystals import emt, io
+from sciformers.crystals.base import GraphDataset
+from sciformers.crystals.graph import GraphConfig, collate, structure_to_graph
+from sciformers.evaluation.context import RunContext
+from sciformers.evaluation.metrics import mae, register_metric, rmse
+from sciformers.evaluation.records import RunRecord, config_hash
+from sciformers.evaluation.report import metric_bar_plot
+from sciformers.evaluation.tasks import Splits, SupervisedTask, register_task
+
+
+@register_metric("mae_mev", higher_is_better=False, description="mean absolute error in meV/atom (targets in eV/atom)")
+def mae_mev(pred: Tensor, target: Tensor) -> float:
+    """MAE of eV/atom values, reported in meV/atom."""
+    return 1000.0 * mae(pred, target)
+
+
+@register_metric("rmse_mev", higher_is_better=False, description="root mean squared error in meV/atom")
+def rmse_mev(pred: Tensor, target: Tensor) -> float:
+    """RMSE of eV/atom values, reported in meV/atom."""
+    return 1000.0 * rmse(pred, target)
+
+
+class EMTData(Config):
+    """The ``data:`` section of ``crystals/emt_eform``.
+
+    Args:
+        seed: seeds the generator and the split.
+        n_structures: structures in all (train + validation + test).
+        test_fraction: share of the structures held out for the test set.
+        val_fraction: share held out for validation (early stopping and best weights).
+        min_atoms: smallest cell.
+        max_atoms: largest cell.
+        strain: largest strain component.
+        rattle: atomic displacement standard deviation (Angstrom).
+        elements: EMT elements to draw from.
+        lattices: lattice types to draw from.
+        graph: how structures become graphs (k, cutoff, self-edges, primitive reduction).
+        path: the user's data instead of the generator: a Matbench ``json.gz``, a JSON/CSV table,
+            or a folder of CIF/POSCAR files with a ``targets.csv`` (``file,<target>``).
+        target: the target column of ``path`` (default: the only one).
+        skip_invalid: skip bad files/rows of ``path`` with a warning instead of failing.
+    """
+
+    seed: int = 0
+    n_structures: int = Field(default=2500, ge=10)
+    test_fraction: float = Field(default=0.1, gt=0, lt=1)
+    val_fraction: float = Field(default=0.1, gt=0, lt=1)
+    min_atoms: int = Field(default=2, ge=1)
+    max_atoms: int = Field(default=16, ge=1)
+    strain: float = Field(default=0.02, ge=0, lt=0.2)
+    rattle: float = Field(default=0.04, ge=0, lt=0.3)
+    elements: list[str] = Field(default_factory=lambda: list(emt.ELEMENTS))
+    lattices: list[str] = Field(default_factory=lambda: list(emt.LATTICES))
+    graph: GraphConfig = Field(default_factory=GraphConfig)
+    path: str | None = None
+    target: str | None = None
+    skip_invalid: bool = False
+
+
+def emt_file(cfg: EMTData) -> Path:
+    """The generated data as a Matbench-style ``json.gz`` in the cache (written on first use)."""
+    spec = cfg.model_dump(include={"seed", "n_structures", "min_atoms", "max_atoms", "strain", "rattle", "elements",
+                                   "lattices"})
+    path = cache_dir("crystals", "emt_eform", config_hash(spec)[:16]) / "emt_eform.json.gz"
+    if not path.is_file():
+        data = emt.generate(cfg.n_structures, cfg.seed, cfg.min_atoms, cfg.max_atoms, cfg.strain, cfg.rattle,
+                            cfg.elements, cfg.lattices)
+        io.write_matbench(path, data, "e_form")
+    return path
+
+
+def load_user_data(cfg: EMTData) -> io.LabelledStructures:
+    """``data.path``: a table, a Matbench file, or a folder with ``targets.csv``."""
+    path = Path(str(cfg.path)).expanduser()
+    if path.is_dir():
+        table = path / "targets.csv"
+        if not table.is_file():
+            raise FileNotFoundError(f"data.path: {path} is a folder without targets.csv (columns: file,<target>)")
+        path = table
+    return io.read_any(path, cfg.target, cfg.skip_invalid)
+
+
+def split_indices(n: int, test_fraction: float, val_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
+    """A seeded random (train, val, test) partition of ``range(n)``."""
+    perm = np.random.default_rng(seed + 7919).permutation(n)
+    n_test, n_val = max(1, round(test_fraction * n)), max(1, round(val_fraction * n))
+    if n_test + n_val >= n:
+        raise ValueError(f"data: {n} structures leave nothing to train on with these fractions")
+    return np.sort(perm[n_test + n_val:]), np.sort(perm[n_test:n_test + n_val]), np.sort(perm[:n_test])
+
+
+class EMTFormationTask(SupervisedTask):
+    """Formation energy (meV/atom) of EMT-labelled alloy crystals, beside the training mean."""
+
+    name = "crystals.emt_eform"
+    version = "1"
+    domain = "crystals"
+    description = ("Formation energy per atom of random fcc/bcc/hcp alloy cells (Al, Ni, Cu, Pd, Ag, Pt, Au; "
+                   "2-16 atoms, strained and rattled) from ASE's EMT potential; MAE/RMSE in meV/atom.")
+    metrics = ("mae_mev", "rmse_mev")
+    baseline = "mean"
+    data_card = "emt_eform.md"
+    data_schema = EMTData
+    collate = staticmethod(collate)
+
+    def __init__(self) -> None:
+        self._out_dirs: list[Path] = []
+        self._memo: tuple[str, Splits] | None = None
+
+    def load(self, data: Config) -> Splits:
+        assert isinstance(data, EMTData)
+        key = config_hash(data.model_dump(mode="json"))
+        if self._memo is not None and self._memo[0] == key:
+            return self._memo[1]
+        source = load_user_data(data) if data.path else io.read_matbench(emt_file(data))
+        assert source.targets is not None
+        graphs = [structure_to_graph(s, data.graph, y) for s, y in zip(source.structures, source.targets)]
+        train, val, test = split_indices(len(graphs), data.test_fraction, data.val_fraction, data.seed)
+        splits = Splits(train=GraphDataset([graphs[i] for i in train]), val=GraphDataset([graphs[i] for i in val]),
+                        test=GraphDataset([graphs[i] for i in test]),
+                        info={"graph": data.graph.model_dump(), "sizes": [len(train), len(val), len(test)]})
+        self._memo = (key, splits)
+        return splits
+
+    def targets(self, dataset: Dataset) -> Tensor:
+        assert isinstance(dataset, GraphDataset)
+        return dataset.targets()
+
+    def model_inputs(self, splits: Splits) -> dict[str, Any]:
+        y = self.targets(splits.train)
+        return {"graph": (splits.info or {}).get("graph", {}), "target_mean": float(y.mean()),
+                "target_std": float(y.std()) or 1.0}
+
+    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
+        """The shared supervised loop; after each model, its test predictions and curves for the plots."""
+        self._out_dirs.append(ctx.out_dir)
+        try:
+            for record in super().run(ctx):
+                if record.model != self.baseline:
+                    self._save_artifacts(ctx, record)
+                yield record
+        finally:
+            self._memo = None
+
+    def _save_artifacts(self, ctx: RunContext, record: RunRecord) -> None:
+        """``predictions/<model>_seed<s>.json``: test targets, predictions and the training history."""
+        assert self._memo is not None
+        test = self._memo[1].test
+        run_dir = ctx.out_dir / "checkpoints" / record.model / f"seed{record.seed}"
+        state, config = load_model_state(run_dir / "final")
+        module = create_model(config["model"], **config["kwargs"])
+        module.load_state_dict(state)
+        pred = Trainer(ctx.train, device=ctx.device, seed=record.seed, quiet=True).predict(module, test, collate_fn=collate)
+        history_file = run_dir / "checkpoints" / "last" / "state.json"
+        history = json.loads(history_file.read_text()).get("history", []) if history_file.is_file() else []
+        folder = ctx.out_dir / "predictions"
+        folder.mkdir(exist_ok=True)
+        (folder / f"{record.model}_seed{record.seed}.json").write_text(json.dumps({
+            "y_true": self.targets(test).tolist(), "y_pred": torch.as_tensor(pred).double().tolist(), "history": history}))
+
+    def _artifacts(self, model: str, seed: int) -> dict[str, Any] | None:
+        for out in reversed(self._out_dirs):
+            f = out / "predictions" / f"{model}_seed{seed}.json"
+            if f.is_file():
+                return json.loads(f.read_text())
+        return None
+
+    def plots(self, records: list[RunRecord]) -> dict[str, Any]:
+        """The MAE bar chart, a parity plot per model (first seed) and validation-loss curves."""
+        figures: dict[str, Any] = {"mae_mev": metric_bar_plot(records, "mae_mev", self.baseline)}
+        found = {}
+        for r in sorted(records, key=lambda r: r.seed):
+            if r.model != self.baseline and r.model not in found and (a := self._artifacts(r.model, r.seed)):
+                found[r.model] = a
+        if not found:
+            return figures
+        names = sorted(found)
+        fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.3), squeeze=False)
+        for ax, name in zip(axes[0], names):
+            y, p = 1000 * np.asarray(found[name]["y_true"]), 1000 * np.asarray(found[name]["y_pred"])
+            lo, hi = float(min(y.min(), p.min())), float(max(y.max(), p.max()))
+            ax.plot([lo, hi], [lo, hi], color="0.6", lw=1)
+            ax.scatter(y, p, s=5, alpha=0.6)
+            ax.set_title(f"{name}\nMAE {np.abs(y - p).mean():.1f} meV/atom", fontsize=9)
+            ax.set_xlabel("EMT E_form (meV/atom)")
+        axes[0][0].set_ylabel("predicted (meV/atom)")
+        fig.tight_layout()
+        figures["parity"] = fig
+        fig, ax = plt.subplots(figsize=(5.5, 3.4))
+        for name in names:
+            hist = found[name]["history"]
+            if hist:
+                ax.plot([h["step"] for h in hist], [h["val_loss"] for h in hist], label=f"{name} val")
+                ax.plot([h["step"] for h in hist], [h["train_loss"] for h in hist], ls=":", lw=0.8)
+        ax.set_yscale("log")
+        ax.set_xlabel("optimizer step")
+        ax.set_ylabel("MSE of z-scored target")
+        ax.set_title("training curves (dotted: train batch loss)")
+        ax.legend(fontsize=7)
+        fig.tight_layout()
+        figures["curves"] = fig
+        return figures
+
+
+EMT_EFORM = register_task(EMTFormationTask())

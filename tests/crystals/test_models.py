@@ -1,0 +1,218 @@
+"""ComFormer and peers: naive references, gradcheck, invariances, chirality, equivariance."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from pymatgen.core import Lattice, Structure
+
+from sciformers.core import create_model, list_models
+from sciformers.crystals import collate, structure_to_graph
+from sciformers.crystals.layers import EdgeLayer, NodeLayer
+
+from .conftest import random_rotation, random_structure
+
+MODELS = ["crystals.icomformer", "crystals.ecomformer", "cgcnn", "schnet"]
+TINY = {
+    "crystals.icomformer": dict(preset="small", dim=8, rbf_bins=8),
+    "crystals.ecomformer": dict(preset="small", dim=8, rbf_bins=8, equi_scalars=4, equi_vectors=2),
+    "cgcnn": dict(dim=8, hidden=8),
+    "schnet": dict(dim=8, rbf_bins=8),
+}
+
+
+def tiny(name: str, **kw):
+    torch.manual_seed(0)
+    model = create_model(name, **TINY[name], **kw).double().eval()
+    # non-trivial batch-norm statistics, so the eval-mode affine maps are not identities
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm1d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    return model
+
+
+def test_models_are_registered():
+    assert set(MODELS) <= set(list_models())
+
+
+def _naive_gated(q_in, k_in, v_in, weights, layer, dim):
+    """Eq. 5-6 for one (query, key/value) pair with plain matrix algebra."""
+    lin = lambda m, x: m.weight @ x + m.bias  # noqa: E731
+    mlp = lambda seq, x: lin(seq[2], torch.nn.functional.silu(lin(seq[0], x)))  # noqa: E731
+    bn = layer.gate_norm
+    key = mlp(layer.key_mlp, k_in)
+    alpha = lin(layer.query, q_in) * key / math.sqrt(dim)
+    gate = torch.sigmoid((alpha - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps) * bn.weight + bn.bias)
+    return mlp(layer.value_mlp, v_in) * gate
+
+
+def _bn(bn, x):
+    return (x - bn.running_mean) / torch.sqrt(bn.running_var + bn.eps) * bn.weight + bn.bias
+
+
+def test_node_layer_matches_naive_loop():
+    torch.manual_seed(1)
+    d, n = 6, 4
+    layer = NodeLayer(d).double().eval()
+    for bn in (layer.gate_norm, layer.out_norm):
+        bn.running_mean.uniform_(-1, 1)
+        bn.running_var.uniform_(0.5, 2)
+    h, e = torch.randn(n, d, dtype=torch.float64), torch.randn(7, d, dtype=torch.float64)
+    edge_index = torch.tensor([[1, 2, 3, 0, 0, 2, 3], [0, 0, 0, 1, 2, 1, 1]])
+    out = layer(h, edge_index, e)
+    lin = lambda m, x: m.weight @ x + m.bias  # noqa: E731
+    for i in range(n):
+        total = torch.zeros(d, dtype=torch.float64)
+        for k, (j, c) in enumerate(edge_index.T.tolist()):
+            if c == i:
+                ki, kj, vi, vj, we = lin(layer.key, h[i]), lin(layer.key, h[j]), lin(layer.value, h[i]), lin(layer.value, h[j]), lin(layer.edge, e[k])
+                total += _naive_gated(h[i], torch.cat([ki, kj, we]), torch.cat([vi, vj, we]), None, layer, d)
+        expected = torch.nn.functional.softplus(h[i] + _bn(layer.out_norm, lin(layer.out, total)))
+        assert torch.allclose(out[i], expected, atol=1e-12)
+
+
+def test_edge_layer_matches_naive_loop():
+    torch.manual_seed(2)
+    d, n_edges = 5, 3
+    layer = EdgeLayer(d).double().eval()
+    e = torch.randn(n_edges, d, dtype=torch.float64)
+    lat, ang = torch.randn(n_edges, 3, d, dtype=torch.float64), torch.randn(n_edges, 3, d, dtype=torch.float64)
+    out = layer(e, lat, ang)
+    lin = lambda m, x: m.weight @ x + m.bias  # noqa: E731
+    for a in range(n_edges):
+        total = sum(_naive_gated(e[a], torch.cat([lin(layer.key, e[a]), lat[a, m], ang[a, m]]),
+                                 torch.cat([lin(layer.value, e[a]), lat[a, m], ang[a, m]]), None, layer, d)
+                    for m in range(3))
+        expected = torch.nn.functional.softplus(e[a] + _bn(layer.out_norm, lin(layer.out, total)))
+        assert torch.allclose(out[a], expected, atol=1e-12)
+
+
+def _layer_cases():
+    from sciformers.crystals.equivariant import EquivariantUpdate
+    from sciformers.crystals.peers import Interaction
+
+    edge_index = torch.tensor([[1, 2, 0, 0], [0, 0, 1, 2]])
+    yield "node", NodeLayer(4), lambda m, h, e, v: m(h, edge_index, e)
+    yield "edge", EdgeLayer(4), lambda m, h, e, v: m(e, v[:, None, :1].expand(-1, 3, 4) ** 2, e[:, None].expand(-1, 3, -1).sin())
+    yield "equivariant", EquivariantUpdate(4, scalars=2, vectors=1), lambda m, h, e, v: m(h, edge_index, v, e)
+    yield "schnet", Interaction(4, rbf_bins=4), lambda m, h, e, v: m(h, edge_index, e)
+
+
+@pytest.mark.parametrize("case", list(_layer_cases()), ids=lambda c: c[0])
+def test_layers_pass_gradcheck(case):
+    _, layer, apply = case
+    torch.manual_seed(4)
+    layer = layer.double().eval()
+    h = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
+    e = torch.randn(4, 4, dtype=torch.float64, requires_grad=True)
+    v = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    # e3nn's generated tensor-product code keeps float32 constants: a looser tolerance there
+    tol = 1e-4 if case[0] == "equivariant" else 1e-6
+    assert torch.autograd.gradcheck(lambda h, e, v: apply(layer, h, e, v), (h, e, v), eps=1e-6, atol=tol, rtol=tol)
+
+
+def _predict(model, structures):
+    return np.asarray(model.predict(structures), dtype=np.float64)
+
+
+def _transformed(s: Structure, seed: int) -> dict[str, Structure]:
+    rng = np.random.default_rng(seed)
+    rot = random_rotation(seed)
+    rotated = Structure(Lattice(s.lattice.matrix @ rot.T), s.species, s.cart_coords @ rot.T, coords_are_cartesian=True)
+    shift = rng.normal(size=3) * 2
+    translated = Structure(s.lattice, s.species, s.cart_coords + shift, coords_are_cartesian=True)
+    perm = rng.permutation(len(s))
+    permuted = Structure(s.lattice, [s.species[i] for i in perm], s.frac_coords[perm])
+    basis = np.array([[1, 0, 1], [0, 1, 0], [-1, 1, 0]])  # det 1
+    rebased = Structure(Lattice(basis @ s.lattice.matrix), s.species, s.cart_coords, coords_are_cartesian=True)
+    supercell = s.make_supercell([[1, 1, 0], [0, 2, 0], [0, 0, 1]], in_place=False)
+    return {"rotation": rotated, "translation": translated, "permutation": permuted, "basis": rebased,
+            "supercell": supercell}
+
+
+@pytest.mark.parametrize("name", MODELS)
+def test_prediction_is_invariant(name):
+    model = tiny(name)
+    model.set_target_scaling(-0.3, 0.2)
+    s = random_structure(11, n_atoms=4)
+    base = _predict(model, [s])
+    variants = _transformed(s, 3)
+    preds = _predict(model, list(variants.values()))
+    for (kind, _), p in zip(variants.items(), preds):
+        assert abs(p - base[0]) <= 1e-4 * abs(base[0]) + 1e-10, kind
+
+
+def _mirror(s: Structure) -> Structure:
+    m = np.diag([-1.0, 1.0, 1.0])
+    return Structure(Lattice(s.lattice.matrix @ m), s.species, s.cart_coords @ m, coords_are_cartesian=True)
+
+
+def test_chiral_pair_gets_different_lattice_features_and_predictions():
+    s = random_structure(12, n_atoms=4)
+    model = tiny("crystals.icomformer")
+    g, gm = collate([structure_to_graph(s)]), collate([structure_to_graph(_mirror(s))])
+    assert torch.equal(g.edge_index, gm.edge_index)  # the same k-NN relations ...
+    lengths, cos = model.lattice_features(g)
+    lengths_m, cos_m = model.lattice_features(gm)
+    assert torch.allclose(lengths, lengths_m)
+    assert not torch.allclose(cos, cos_m, atol=1e-3)  # ... seen from a frame of the other hand
+    assert torch.allclose(cos_m, -cos, atol=1e-9)
+    rotated = _transformed(s, 5)["rotation"]
+    p, pm, pr = _predict(model, [s, _mirror(s), rotated])
+    # the mirror image's prediction differs far beyond round-off (a rotation's agrees to it)
+    assert abs(p - pm) > 1e-12 * abs(p) and abs(p - pm) > 1e3 * abs(p - pr)
+    # E(3)-invariant models cannot tell the pair apart
+    for name in ("crystals.ecomformer", "schnet"):
+        q, qm = _predict(tiny(name), [s, _mirror(s)])
+        assert abs(q - qm) <= 1e-8 * abs(q) + 1e-12
+
+
+def test_ecomformer_update_is_equivariant_at_the_feature_level():
+    o3 = pytest.importorskip("e3nn.o3")
+    model = tiny("crystals.ecomformer")
+    layer = model.equivariant
+    torch.manual_seed(3)
+    n, d = 5, 8
+    h = torch.randn(n, d, dtype=torch.float64)
+    edge_index = torch.tensor([[1, 2, 3, 4, 0, 2], [0, 0, 1, 1, 2, 3]])
+    vec = torch.randn(6, 3, dtype=torch.float64)
+    e = torch.randn(6, d, dtype=torch.float64)
+    _, f = layer.equivariant_features(h, edge_index, vec, e)
+    rot = torch.tensor(random_rotation(4))
+    for q in (rot, -rot):  # a rotation, and a rotation times inversion
+        _, fq = layer.equivariant_features(h, edge_index, vec @ q.T, e)
+        D = layer.irreps_mid.D_from_matrix(q)
+        # e3nn's generated code keeps float32 constants, so agreement is to float32 round-off
+        assert torch.allclose(fq, f @ D.T, atol=1e-6)
+        assert torch.allclose(layer(h, edge_index, vec @ q.T, e), layer(h, edge_index, vec, e), atol=1e-6)
+    # the l = 1, 2 channels are not trivially zero
+    assert f[:, layer.irreps_mid[0].dim:].abs().max() > 1e-3
+
+
+def test_paper_sizes():
+    # paper Table 4: iComFormer 5.0 M, eComFormer 12.4 M parameters (d = 256, 256 bins)
+    n_i = sum(p.numel() for p in create_model("crystals.icomformer").parameters())
+    n_e = sum(p.numel() for p in create_model("crystals.ecomformer").parameters())
+    assert 2e6 < n_i < 6e6 and n_e > n_i
+
+
+def test_checkpoint_round_trip(tmp_path):
+    from sciformers.crystals import ComFormer, CrystalModel
+
+    model = tiny("crystals.icomformer")
+    model.set_target_scaling(1.5, 0.25)
+    s = random_structure(13)
+    model.save(tmp_path / "m")
+    loaded = ComFormer.from_checkpoint(tmp_path / "m").double()
+    assert np.allclose(_predict(loaded, [s]), _predict(model, [s]))
+    tiny("cgcnn").save(tmp_path / "c")
+    with pytest.raises(ValueError, match="not a ComFormer"):
+        ComFormer.from_checkpoint(tmp_path / "c")
+    assert isinstance(CrystalModel.from_checkpoint(tmp_path / "c"), CrystalModel)
+
+
+def test_wrong_variant_is_refused():
+    with pytest.raises(ValueError, match="icomformer variant"):
+        create_model("crystals.icomformer", variant="ecomformer")

@@ -1,0 +1,106 @@
+"""The crystals/emt_eform pipeline end to end, the datasets, the user API and `sciformers predict crystals`."""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+
+from sciformers.core import ConfigError, create_model
+from sciformers.evaluation import get_dataset, get_task, read_records, resolve, run_pipeline
+from sciformers.evaluation.cli import main
+
+from .conftest import random_structure
+
+FAST = ["data.n_structures=40", "train.epochs=1", "train.batch_size=16"]
+
+
+def test_presets_resolve_and_bench_is_large_enough():
+    for preset in ("smoke", "bench", "full"):
+        rp = resolve("crystals/emt_eform", preset)
+        assert set(rp.config.models) == {"crystals.icomformer", "crystals.ecomformer", "cgcnn", "schnet"}
+    bench = resolve("crystals/emt_eform", "bench")
+    assert bench.data.n_structures * (1 - bench.data.test_fraction - bench.data.val_fraction) >= 2000
+    assert len(bench.train.seeds) == 3
+    with pytest.raises(ConfigError, match=r"data\.n_structure: unknown key"):
+        resolve("crystals/emt_eform", "smoke", ["data.n_structure=10"])
+    with pytest.raises(ConfigError, match=r"data\.graph\.kk: unknown key"):
+        resolve("crystals/emt_eform", "smoke", ["data.graph.kk=3"])
+
+
+def test_smoke_pipeline_writes_records_report_plots_and_a_usable_checkpoint(tmp_path, capsys):
+    out = tmp_path / "run"
+    result = run_pipeline("crystals/emt_eform", preset="smoke", overrides=FAST, out=out, quiet=True)
+    records = read_records(out / "records.jsonl")
+    assert sorted(r.model for r in records) == ["cgcnn", "crystals.ecomformer", "crystals.icomformer", "mean", "schnet"]
+    for r in records:
+        assert set(r.metrics) == {"mae_mev", "rmse_mev"} and r.higher_is_better == {"mae_mev": False, "rmse_mev": False}
+        assert r.metrics["rmse_mev"] >= r.metrics["mae_mev"] > 0
+        assert r.task == "crystals.emt_eform" and r.n_params >= 0
+    report = result.report_md.read_text()
+    assert "mean (baseline)" in report and "mae_mev / mean" in report and "icomformer" in report
+    assert {p.name for p in (out / "plots").iterdir()} >= {"crystals_emt_eform_parity.png", "crystals_emt_eform_curves.png"}
+    preds = json.loads((out / "predictions" / "crystals.icomformer_seed0.json").read_text())
+    assert len(preds["y_true"]) == len(preds["y_pred"]) == 4 and preds["history"]
+    # the run's checkpoint predicts CIF files through the CLI, one line per structure
+    s = random_structure(0)
+    s.to(filename=str(tmp_path / "new.cif"))
+    assert main(["predict", "crystals", "--checkpoint", str(out / "checkpoints/crystals.icomformer/seed0/final"),
+                 str(tmp_path / "new.cif")]) == 0
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    value, name = line.split("\t")
+    assert name.endswith("new.cif") and np.isfinite(float(value))
+    (tmp_path / "bad.cif").write_text("not a cif")
+    assert main(["predict", "crystals", "--checkpoint", str(out / "checkpoints/crystals.icomformer/seed0/final"),
+                 str(tmp_path / "bad.cif")]) == 2
+    assert "bad.cif: malformed CIF" in capsys.readouterr().err
+
+
+def test_quick_start_trains_on_a_folder_of_cifs_and_predicts_a_new_one(tmp_path):
+    from sciformers.crystals import CrystalModel, read_table
+
+    folder = tmp_path / "cifs"
+    folder.mkdir()
+    with (folder / "targets.csv").open("w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["file", "e_form"])
+        for i in range(12):
+            random_structure(i).to(filename=str(folder / f"{i}.cif"))
+            w.writerow([f"{i}.cif", 0.05 * i])
+    data = read_table(folder / "targets.csv")
+    model = create_model("crystals.icomformer", preset="small", dim=16, rbf_bins=16)
+    fit = model.fit(data.structures, data.targets, {"epochs": 2, "batch_size": 4, "val_fraction": 0.25}, quiet=True)
+    assert fit.steps == 6  # 9 training structures, batches of 4, 2 epochs
+    assert model.target_mean.item() == pytest.approx(data.targets.mean())
+    model.save(tmp_path / "model")
+    pred = CrystalModel.from_checkpoint(tmp_path / "model").predict([random_structure(99)])
+    assert pred.shape == (1,) and np.isfinite(pred).all()
+
+
+def test_user_folder_as_pipeline_data(tmp_path):
+    folder = tmp_path / "cifs"
+    folder.mkdir()
+    rows = []
+    for i in range(20):
+        random_structure(i).to(filename=str(folder / f"{i}.cif"))
+        rows.append(f"{i}.cif,{0.01 * i}")
+    (folder / "targets.csv").write_text("file,e_form\n" + "\n".join(rows) + "\n")
+    task = get_task("crystals.emt_eform")
+    splits = task.load(task.data_schema.parse({"path": str(folder), "graph": {"k": 4}}))
+    assert [len(splits.train), len(splits.val), len(splits.test)] == [16, 2, 2]
+    task._memo = None
+    with pytest.raises(FileNotFoundError, match="without targets.csv"):
+        task.load(task.data_schema.parse({"path": str(tmp_path)}))
+
+
+def test_datasets_are_registered_and_build(tmp_path):
+    from sciformers.crystals import read_matbench
+
+    entry = get_dataset("crystals.emt_eform")
+    (path,) = entry.build(entry.schema.parse({"n_structures": 12}))
+    data = read_matbench(path)
+    assert len(data.structures) == 12 and all(2 <= len(s) <= 16 for s in data.structures)
+    entry = get_dataset("crystals.dcdft")
+    (path,) = entry.build(entry.schema.parse({}))
+    data = read_matbench(path)
+    assert len(data.structures) == 71 and data.targets.max() > 100  # B0 in GPa (diamond-like B, C)
