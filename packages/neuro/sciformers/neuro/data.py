@@ -1,0 +1,163 @@
+"""The ``neuro.circuit`` dataset: a cached Brian2 circuit recording with regimes and contiguous splits.
+
+Regimes (``data.regime``): ``easy`` records every neuron for ``duration_s``; ``hard`` weakens
+the coupling (``hard_weight_scale``), shortens the recording (``hard_duration_scale``) and
+observes only half of the neurons (hidden ones still drive the observed ones). The recording
+is split **contiguously in time** into train, validation and test blocks; windows never
+straddle a block boundary. For the PSTH metric the first ``psth_duration_s`` of the test block
+is re-simulated ``psth_repeats`` times with new noise and the same behaviour and stimulus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field
+
+from sciformers.core import Config, cache_dir
+from sciformers.evaluation.datasets import DatasetEntry, register_dataset
+from sciformers.evaluation.records import config_hash
+from sciformers.neuro.circuit import CircuitConfig, simulate_circuit
+from sciformers.neuro.spikes import Behavior, SpikeData, Stimulus
+
+
+class CircuitData(Config):
+    """The ``data:`` section of ``neuro/simulated_circuit``.
+
+    Args:
+        seed: seeds the circuit (wiring, inputs, noise).
+        regime: ``easy`` or ``hard`` (see the module docstring).
+        n_neurons: simulated neurons.
+        duration_s: recording length in the easy regime.
+        stimulus: simulate gratings and feed them to the model.
+        stimulus_frames: frames of the stimulus clip of a window (sampled over past + current window).
+        resolution, window, past_window: the tokenizer (seconds).
+        split: train, validation, test fractions of the recording, in that order in time.
+        psth_repeats: repeats of the PSTH segment.
+        psth_duration_s: length of the PSTH segment.
+        hard_weight_scale, hard_duration_scale, hard_observed: the hard regime.
+        circuit: further :class:`CircuitConfig` fields (e.g. ``{w_exc_mv: 2.0}``).
+    """
+
+    seed: int = 0
+    regime: Literal["easy", "hard"] = "easy"
+    n_neurons: int = Field(50, ge=2)
+    duration_s: float = Field(120.0, gt=0)
+    stimulus: bool = False
+    stimulus_frames: int = Field(6, ge=1)
+    resolution: float = 0.005
+    window: float = 0.025
+    past_window: float = 0.05
+    split: tuple[float, float, float] = (0.7, 0.15, 0.15)
+    psth_repeats: int = Field(4, ge=2)
+    psth_duration_s: float = Field(2.0, gt=0)
+    hard_weight_scale: float = 0.4
+    hard_duration_scale: float = 0.25
+    hard_observed: float = 0.5
+    circuit: dict[str, Any] = Field(default_factory=dict)
+
+    def circuit_config(self) -> CircuitConfig:
+        """The simulator config of this regime."""
+        base = CircuitConfig.parse({"seed": self.seed, "n_neurons": self.n_neurons, "duration_s": self.duration_s,
+                                    "stimulus": self.stimulus, **self.circuit}, where="data.circuit")
+        if self.regime == "easy":
+            return base
+        return base.model_copy(update={"duration_s": base.duration_s * self.hard_duration_scale,
+                                       "w_exc_mv": base.w_exc_mv * self.hard_weight_scale,
+                                       "w_inh_mv": base.w_inh_mv * self.hard_weight_scale})
+
+
+@dataclass(frozen=True)
+class Recording:
+    """The observed part of a circuit recording, its ground truth and its blocks.
+
+    Attributes:
+        spikes: observed neurons only, renumbered ``0..n_obs-1``.
+        weights: ``(n_obs, n_obs)`` true weights among observed neurons (mV).
+        hubs: observed hubs (new numbering).
+        observed: original indices of the observed neurons.
+        bounds: ``(t0, t_train, t_val, t_stop)`` block edges in seconds.
+        repeats: re-simulations of ``[t_val, t_val + psth_duration_s)`` (observed neurons).
+    """
+
+    spikes: SpikeData
+    weights: np.ndarray
+    hubs: np.ndarray
+    observed: np.ndarray
+    bounds: tuple[float, float, float, float]
+    repeats: list[SpikeData]
+
+    def block(self, name: str) -> SpikeData:
+        """The ``train``, ``val`` or ``test`` block."""
+        i = ("train", "val", "test").index(name)
+        return self.spikes.slice(self.bounds[i], self.bounds[i + 1])
+
+
+def _grid(t: float, step: float) -> float:
+    return float(np.floor(t / step + 1e-9) * step)
+
+
+def _save(path: Path, circuit_spikes: SpikeData, weights: np.ndarray, hubs: np.ndarray, repeats: list[SpikeData]) -> None:
+    arrays = {"times": circuit_spikes.times, "ids": circuit_spikes.ids, "weights": weights, "hubs": hubs,
+              "span": np.array([circuit_spikes.t_start, circuit_spikes.t_stop]),
+              "beh_t": circuit_spikes.behavior.t, "beh_v": circuit_spikes.behavior.values}
+    if circuit_spikes.stimulus is not None:
+        arrays |= {"frames": circuit_spikes.stimulus.frames, "fps": np.array([circuit_spikes.stimulus.fps])}
+    for k, r in enumerate(repeats):
+        arrays |= {f"rep{k}_times": r.times, f"rep{k}_ids": r.ids, f"rep{k}_span": np.array([r.t_start, r.t_stop])}
+    tmp = path.with_suffix(".tmp.npz")
+    np.savez_compressed(tmp, **arrays)
+    tmp.replace(path)
+
+
+def _load(path: Path, n: int, n_repeats: int) -> tuple[SpikeData, np.ndarray, np.ndarray, list[SpikeData]]:
+    z = np.load(path)
+    beh = Behavior(z["beh_t"], z["beh_v"], ("speed",))
+    stim = Stimulus(z["frames"], float(z["fps"][0])) if "frames" in z else None
+    spikes = SpikeData(z["times"], z["ids"], n, *map(float, z["span"]), behavior=beh, stimulus=stim)
+    reps = [SpikeData(z[f"rep{k}_times"], z[f"rep{k}_ids"], n, *map(float, z[f"rep{k}_span"]), behavior=beh, stimulus=stim)
+            for k in range(n_repeats)]
+    return spikes, z["weights"], z["hubs"], reps
+
+
+def circuit_file(cfg: CircuitData) -> Path:
+    """Simulate (once) and cache the recording and its PSTH repeats; returns the ``.npz`` path."""
+    spec = cfg.model_dump(mode="json")
+    path = cache_dir("neuro_circuit", config_hash(spec)[:16]) / "circuit.npz"
+    if not path.is_file():
+        ccfg = cfg.circuit_config()
+        circuit = simulate_circuit(ccfg)
+        t_val = _grid(ccfg.duration_s * (cfg.split[0] + cfg.split[1]), cfg.window)
+        t_end = min(t_val + cfg.psth_duration_s, ccfg.duration_s)
+        reps = [simulate_circuit(ccfg, noise_seed=k + 1, t_start=t_val, t_stop=t_end).spikes for k in range(cfg.psth_repeats)]
+        _save(path, circuit.spikes, circuit.weights, circuit.hubs, reps)
+    return path
+
+
+def load_recording(cfg: CircuitData) -> Recording:
+    """The cached recording of ``cfg``, restricted to its observed neurons, with its blocks."""
+    ccfg = cfg.circuit_config()
+    spikes, weights, hubs, reps = _load(circuit_file(cfg), ccfg.n_neurons, cfg.psth_repeats)
+    observed = np.arange(ccfg.n_neurons)
+    if cfg.regime == "hard":
+        rng = np.random.default_rng([cfg.seed, 7])
+        observed = np.sort(rng.choice(ccfg.n_neurons, int(round(cfg.hard_observed * ccfg.n_neurons)), replace=False))
+    remap = {int(o): k for k, o in enumerate(observed)}
+    t_train = _grid(ccfg.duration_s * cfg.split[0], cfg.window)
+    t_val = _grid(ccfg.duration_s * (cfg.split[0] + cfg.split[1]), cfg.window)
+    return Recording(
+        spikes=spikes.select(observed), weights=weights[np.ix_(observed, observed)],
+        hubs=np.array([remap[int(h)] for h in hubs if int(h) in remap], dtype=np.int64), observed=observed,
+        bounds=(spikes.t_start, t_train, t_val, spikes.t_stop), repeats=[r.select(observed) for r in reps])
+
+
+def _build(cfg: Config) -> list[Path]:
+    assert isinstance(cfg, CircuitData)
+    return [circuit_file(cfg)]
+
+
+register_dataset(DatasetEntry("neuro.circuit", CircuitData, _build,
+                              "Brian2 LIF circuit with known wiring, hubs, Dale's law, running speed (cached .npz)"))
