@@ -1,0 +1,22 @@
+"""sciformers.pde: FactFormer surrogates for PDEs, a Kolmogorov-flow generator, PDE data formats.
+
+>>> from sciformers.pde import FactFormer2D
+>>> model = FactFormer2D(in_steps=4, out_steps=1)
+"""
+
+from sciformers.pde.factformer import FactFormer, FactFormer2D, FactFormer3D, LatentMarching, PeriodicRotary
+from sciformers.pde.peers import FNOSurrogate, Persistence, fno_width_for
+from sciformers.pde.solver import KolmogorovPhysics, KolmogorovSolver, gaussian_random_field
+from sciformers.pde.surrogate import Surrogate, relative_l2_loss
+from sciformers.pde.formats import (
+    export_neuraloperator,
+    export_pdebench,
+    read_dataset,
+    read_pdebench,
+    write_netcdf,
+    write_zarr,
+)
+from sciformers.pde.kolmogorov_data import KolmogorovData, generate_kolmogorov, load_kolmogorov
+
+# The task and its dataset register on import.
+from sciformers.pde import task  # noqa: E402,F401  isort: skip

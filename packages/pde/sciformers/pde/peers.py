@@ -1,0 +1,103 @@
+"""Peers run beside FactFormer on the same data and budget: neuraloperator's FNO and persistence.
+
+- ``fno``: the Fourier Neural Operator (Li et al. 2021, https://arxiv.org/abs/2010.08895) from the
+  ``neuraloperator`` package (``neuralop.models.FNO``), the input frames as channels and the
+  ``out_steps`` next frames as output channels, trained by the same :class:`Surrogate` recipe
+  (normalization, relative-L2 loss, curriculum, pushforward, rollout).
+- ``persistence``: the next frame equals the current one; the trivial baseline.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor
+
+from sciformers.core import register_model
+from sciformers.pde.surrogate import Surrogate
+
+
+def _fno_class() -> Any:
+    try:
+        from neuralop.models import FNO
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError("the fno peer needs neuraloperator: pip install 'sciformers[pde]'") from err
+    return FNO
+
+
+@register_model("fno")
+class FNOSurrogate(Surrogate):
+    """neuraloperator's ``FNO`` as an autoregressive surrogate.
+
+    Args:
+        in_steps: input frames (FNO input channels).
+        out_steps: frames per call (FNO output channels).
+        n_modes: Fourier modes kept per axis (its length sets the grid dimension).
+        hidden_channels: FNO width.
+        n_layers: Fourier layers.
+        **train_kwargs: curriculum and pushforward settings of :class:`Surrogate`; any other key
+            is passed to ``neuralop.models.FNO``.
+    """
+
+    def __init__(self, in_steps: int = 4, out_steps: int = 1, n_modes: Sequence[int] = (12, 12),
+                 hidden_channels: int = 32, n_layers: int = 4, **kwargs: Any) -> None:
+        train_keys = ("curriculum_steps", "pushforward_start", "pushforward_every", "pushforward_unroll")
+        train_kwargs = {k: kwargs.pop(k) for k in train_keys if k in kwargs}
+        super().__init__(in_steps=in_steps, out_steps=out_steps, **train_kwargs)
+        self.n_modes = tuple(int(m) for m in n_modes)
+        self.fno = _fno_class()(n_modes=self.n_modes, in_channels=in_steps, out_channels=out_steps,
+                                hidden_channels=hidden_channels, n_layers=n_layers, **kwargs)
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """Tensors only: neuralop's ``BaseModel`` adds a ``_metadata`` dict, which safetensors cannot store."""
+        return {k: v for k, v in super().state_dict(*args, **kwargs).items() if isinstance(v, Tensor)}
+
+    def step(self, window: Tensor) -> Tensor:
+        if window.dim() != len(self.n_modes) + 2:
+            raise ValueError(f"fno: input must be (B, {self.in_steps}, *{len(self.n_modes)} grid axes), "
+                             f"got {tuple(window.shape)}")
+        return self.fno(window)
+
+
+@register_model("persistence")
+class Persistence(Surrogate):
+    """Predicts that every future frame equals the last input frame (no parameters)."""
+
+    def __init__(self, in_steps: int = 4, out_steps: int = 1, **_: Any) -> None:
+        super().__init__(in_steps=in_steps, out_steps=out_steps)
+
+    def fit(self, targets: Tensor) -> "Persistence":
+        """Nothing to fit; present for the harness's baseline protocol."""
+        return self
+
+    def step(self, window: Tensor) -> Tensor:
+        last = window[:, -1:]
+        return last.expand(-1, self.out_steps, *last.shape[2:]).clone()
+
+    def training_step(self, batch: Any) -> Tensor:
+        raise RuntimeError("persistence has nothing to train")
+
+    def validation_step(self, batch: Any) -> Tensor:
+        raise RuntimeError("persistence has nothing to validate")
+
+
+def fno_width_for(target_params: int, in_steps: int, out_steps: int, n_modes: Sequence[int] = (12, 12),
+                  n_layers: int = 4, tolerance: float = 0.15) -> int:
+    """The FNO ``hidden_channels`` whose parameter count is closest to ``target_params``.
+
+    Raises:
+        ValueError: when no width comes within ``tolerance`` (relative) of the target.
+    """
+    best, best_gap = 1, float("inf")
+    for width in range(4, 257, 2):
+        with torch.device("meta"):
+            n = sum(p.numel() for p in FNOSurrogate(in_steps, out_steps, n_modes, width, n_layers).parameters())
+        gap = abs(n - target_params) / target_params
+        if gap < best_gap:
+            best, best_gap = width, gap
+        if n > target_params:
+            break
+    if best_gap > tolerance:
+        raise ValueError(f"no FNO width within {tolerance:.0%} of {target_params} parameters (best {best})")
+    return best
