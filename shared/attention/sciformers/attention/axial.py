@@ -68,7 +68,8 @@ class _AxisProjection(nn.Module):
 
     def forward(self, u: Tensor, axis: int) -> Tensor:
         pooled_axes = [d for d in range(1, u.dim() - 1) if d != axis + 1]
-        h = self.proj(u).mean(dim=pooled_axes) if pooled_axes else self.proj(u)
+        # Linear and mean-pool commute (the map is affine); pooling first saves a full-grid matmul.
+        h = self.proj(u.mean(dim=pooled_axes)) if pooled_axes else self.proj(u)
         a, b = self.gate(self.norm(h)).chunk(2, dim=-1)
         return self.out(a * F.gelu(b))
 
