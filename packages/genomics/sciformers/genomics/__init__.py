@@ -1,0 +1,30 @@
+"""sciformers.genomics: METAGENE-style DNA language model on sequencing reads.
+
+Streaming FASTA/FASTQ I/O, a DNA BPE tokenizer, the METAGENE-1 causal LM with packed reads and
+block-diagonal attention, genomes read from installed packages, an Illumina-like read
+simulator with coordinate splits, peers (k-mer LR, GC content, bidirectional masked LM) and the
+``genomics.pathogen_reads`` task.
+
+>>> from sciformers.genomics import read_fastq, DNATokenizer, MetageneLM
+"""
+
+from sciformers.genomics.seqio import (
+    FastaRecord,
+    FastqRecord,
+    clean_sequence,
+    gc_content,
+    read_fasta,
+    read_fastq,
+    reverse_complement,
+    write_fasta,
+    write_fastq,
+)
+from sciformers.genomics.tokenizer import SPECIAL_TOKENS, DNATokenizer, bits_per_base
+from sciformers.genomics.genomes import GENOMES, genome_path, list_genomes, load_genome
+from sciformers.genomics.simulate import ErrorProfile, Interval, ReadSimulator, SimulatedRead, split_genome
+from sciformers.genomics.packing import PackedReads, SingleReads, segment_mask
+from sciformers.genomics.model import SIZES, BidirMLM, DNALMConfig, DNATransformer, MetageneLM, lm_config, mean_pool
+from sciformers.genomics.classifier import LoRALinear, ReadClassifier, apply_lora
+from sciformers.genomics.baselines import GCContent, KmerLogisticRegression
+from sciformers.genomics.data import PathogenReadsData, load_reads
+from sciformers.genomics import task, predict  # noqa: F401  registers the task, dataset and predictor

@@ -1,0 +1,62 @@
+"""Report figures of the pathogen-read task: loss curves, ROC curves, read-embedding projection."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.metrics import roc_curve  # noqa: E402
+
+
+def loss_curve_plot(curves: dict[str, dict[int, list[dict[str, float]]]]) -> plt.Figure:
+    """Pretraining train/validation loss (nats per token) against step, per model and seed."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for i, (name, by_seed) in enumerate(sorted(curves.items())):
+        for j, (seed, hist) in enumerate(sorted(by_seed.items())):
+            steps = [h["step"] for h in hist]
+            label = name if j == 0 else None
+            ax.plot(steps, [h["val_loss"] for h in hist], color=f"C{i}", label=f"{label} (val)" if label else None)
+            ax.plot(steps, [h["train_loss"] for h in hist], color=f"C{i}", ls=":", alpha=0.6)
+    ax.set_xlabel("pretraining step")
+    ax.set_ylabel("loss (nats / token)")
+    ax.set_title("pretraining loss (dotted: train)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def roc_plot(roc: dict[str, dict[int, tuple[list[float], list[int]]]]) -> plt.Figure:
+    """Pathogen-detection ROC curve of each model (its first seed)."""
+    fig, ax = plt.subplots(figsize=(4.4, 4.2))
+    for i, (name, by_seed) in enumerate(sorted(roc.items())):
+        scores, labels = by_seed[min(by_seed)]
+        fpr, tpr, _ = roc_curve(labels, scores)
+        ax.plot(fpr, tpr, color=f"C{i}", label=name)
+    ax.plot([0, 1], [0, 1], color="0.7", ls="--")
+    ax.set_xlabel("false-positive rate")
+    ax.set_ylabel("true-positive rate")
+    ax.set_title("pathogen vs background (test reads)")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def embedding_plot(model: str, embeddings: np.ndarray, genomes: Sequence[str]) -> plt.Figure:
+    """First two principal components of mean-pooled read embeddings, coloured by source genome."""
+    x = embeddings - embeddings.mean(0)
+    _, _, vt = np.linalg.svd(x, full_matrices=False)
+    xy = x @ vt[:2].T
+    fig, ax = plt.subplots(figsize=(5, 4.2))
+    for i, g in enumerate(sorted(set(genomes))):
+        sel = np.array([gg == g for gg in genomes])
+        ax.scatter(xy[sel, 0], xy[sel, 1], s=6, alpha=0.6, color=f"C{i}", label=g)
+    ax.set_xlabel("PC 1")
+    ax.set_ylabel("PC 2")
+    ax.set_title(f"{model}: pretrained read embeddings", fontsize=10)
+    ax.legend(fontsize=7, markerscale=2)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,51 @@
+"""The smoke pipeline end to end, the predictor on its checkpoint, and the dataset entry."""
+
+import json
+
+from sciformers.evaluation import get_dataset, get_predictor, read_records, resolve, run_pipeline
+from sciformers.genomics import write_fastq
+from sciformers.genomics.seqio import FastqRecord
+
+
+def test_presets_resolve():
+    for preset in ("smoke", "bench", "full"):
+        rp = resolve("genomics/pathogen_reads", preset)
+        assert rp.config.task == "genomics.pathogen_reads"
+    assert resolve("genomics/pathogen_reads", "bench").train.seeds == [0, 1, 2]
+
+
+def test_smoke_pipeline_end_to_end(tmp_path):
+    out = tmp_path / "run"
+    result = run_pipeline("genomics/pathogen_reads", preset="smoke", out=out, quiet=True,
+                          overrides=["train.steps=6", "eval.steps=4", "train.eval_every=3"])
+    records = read_records(out / "records.jsonl")
+    models = {r.model for r in records}
+    assert models == {"gc_content", "genomics.metagene", "genomics.metagene_lora", "bidir_mlm", "kmer_lr"}
+    by = {r.model: r for r in records}
+    lm = by["genomics.metagene"].metrics
+    assert {"bits_per_bp", "bp_per_token", "mcc", "auroc", "ood_auroc", "reads_per_s"} <= set(lm)
+    assert 0 < lm["bits_per_bp"] < 12 and lm["bp_per_token"] > 1
+    assert 1.8 < by["gc_content"].metrics["bits_per_bp"] <= 2.01
+    assert by["genomics.metagene"].higher_is_better["bits_per_bp"] is False
+    report = result.report_md.read_text()
+    for name in ("genomics.metagene", "kmer_lr", "bidir_mlm", "gc_content (baseline)", "bits_per_bp", "ood_auroc"):
+        assert name in report
+    for stem in ("loss_curves", "roc", "embedding"):
+        assert (out / "plots" / f"genomics_pathogen_reads_{stem}.png").is_file()
+    assert (out / "tokenizer.json").is_file()
+
+    ckpt = out / "checkpoints" / "genomics.metagene_lora" / "seed0" / "final"
+    reads = tmp_path / "reads.fq.gz"
+    write_fastq(reads, [FastqRecord("r1", "r1", "ACGT" * 30, "I" * 120), FastqRecord("r2", "r2", "GATTACA", "IIIIIII")])
+    lines = get_predictor("genomics")(ckpt, [str(reads), "acgtnacgt"])
+    assert [ln.split("\t")[0] for ln in lines] == ["r1", "r2", "input2"]
+    assert all(0 <= float(ln.split("\t")[1]) <= 1 for ln in lines)
+    assert json.loads((ckpt / "config.json").read_text())["finetune"]["mode"] == "lora"
+
+
+def test_dataset_entry_builds_fastq():
+    entry = get_dataset("genomics_reads")
+    cfg = entry.schema.parse({"pathogens": ["sars_cov_2"], "background": ["phage_topaz"], "n_train": 20,
+                              "n_val": 4, "n_test": 8, "read_length": 50})
+    files = entry.build(cfg)
+    assert {f.name for f in files} == {"train.fastq.gz", "val.fastq.gz", "test.fastq.gz"}
