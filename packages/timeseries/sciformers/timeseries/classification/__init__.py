@@ -1,0 +1,56 @@
+"""Time series classification: ShapeFormer (Le et al., KDD 2024) with Offline Shapelet Discovery.
+
+>>> from sciformers.timeseries import ShapeFormerClassifier, load_shipped
+>>> data = load_shipped("BasicMotions")
+"""
+
+import importlib.util
+
+if importlib.util.find_spec("sktime") is None:  # pragma: no cover
+    raise ImportError("sciformers.timeseries classification needs sktime: pip install 'sciformers[timeseries]'")
+
+from sciformers.timeseries.classification.classifier import (  # noqa: E402
+    ShapeFormerClassifier,
+    load_classifier,
+    save_classifier,
+)
+from sciformers.timeseries.classification.data import (  # noqa: E402
+    SHIPPED,
+    ClassificationData,
+    load_shipped,
+    load_ts,
+    load_ts_pair,
+    pad_panel,
+    validate_panel,
+)
+from sciformers.timeseries.classification.discovery import Shapelet, discover_shapelets, information_gain  # noqa: E402
+from sciformers.timeseries.classification.peers import convtran, dtw_1nn, minirocket  # noqa: E402
+from sciformers.timeseries.classification.planted import PlantedConfig, generate_split, planted_dataset  # noqa: E402
+from sciformers.timeseries.classification.shapeformer import ShapeFormer, ShapeletFilter  # noqa: E402
+from sciformers.timeseries.classification.task import UEAData, task_name  # noqa: E402
+
+__all__ = [
+    "SHIPPED",
+    "ClassificationData",
+    "PlantedConfig",
+    "ShapeFormer",
+    "ShapeFormerClassifier",
+    "Shapelet",
+    "ShapeletFilter",
+    "UEAData",
+    "convtran",
+    "discover_shapelets",
+    "dtw_1nn",
+    "generate_split",
+    "information_gain",
+    "load_classifier",
+    "load_shipped",
+    "load_ts",
+    "load_ts_pair",
+    "minirocket",
+    "pad_panel",
+    "planted_dataset",
+    "save_classifier",
+    "task_name",
+    "validate_panel",
+]

@@ -1,0 +1,207 @@
+"""Classification data: the datasets shipped in sktime's wheel, user ``.ts`` files, checks, padding.
+
+Every shipped dataset is read with sktime's own loader from the installed wheel (nothing is
+downloaded). User data comes through sktime's ``load_from_tsfile``. Panels are kept as lists of
+``(channels, length_i)`` float arrays until :func:`pad_panel` makes them rectangular.
+Bad input is refused before training with an error naming the file, series and channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+# name -> sktime loader (all read files inside the sktime wheel)
+SHIPPED = {
+    "BasicMotions": "load_basic_motions",
+    "JapaneseVowels": "load_japanese_vowels",
+    "ArrowHead": "load_arrow_head",
+    "GunPoint": "load_gunpoint",
+    "ItalyPowerDemand": "load_italy_power_demand",
+    "OSULeaf": "load_osuleaf",
+    "ACSF1": "load_acsf1",
+    "PLAID": "load_plaid",
+    "UnitTest": "load_unit_test",
+}
+
+
+@dataclass
+class ClassificationData:
+    """A train/test split of a classification panel.
+
+    Args:
+        name: dataset name.
+        X_train, X_test: lists of ``(channels, length_i)`` float arrays.
+        y_train, y_test: string labels.
+        source: where the data came from (loader or files).
+    """
+
+    name: str
+    X_train: list[np.ndarray]
+    y_train: np.ndarray
+    X_test: list[np.ndarray]
+    y_test: np.ndarray
+    source: str
+
+    @property
+    def n_channels(self) -> int:
+        return self.X_train[0].shape[0]
+
+    @property
+    def classes(self) -> np.ndarray:
+        return np.unique(self.y_train)
+
+    def summary(self) -> dict[str, Any]:
+        """Sizes for logs and data cards."""
+        lengths = [x.shape[1] for x in self.X_train + self.X_test]
+        return {"name": self.name, "train": len(self.X_train), "test": len(self.X_test),
+                "channels": self.n_channels, "min_length": min(lengths), "max_length": max(lengths),
+                "classes": len(self.classes)}
+
+
+def panel_to_list(X: Any, where: str = "X") -> list[np.ndarray]:
+    """numpy3D, a list of 2D arrays, or an sktime ``nested_univ`` DataFrame -> list of ``(C, T_i)`` arrays.
+
+    Raises:
+        ValueError: for an unsupported shape or type, naming ``where``.
+    """
+    import pandas as pd
+
+    if isinstance(X, pd.DataFrame):
+        return [np.stack([np.asarray(X.iloc[i, c], dtype=np.float64) for c in range(X.shape[1])])
+                if len({len(X.iloc[i, c]) for c in range(X.shape[1])}) == 1
+                else _ragged_channels(X, i, where) for i in range(len(X))]
+    if isinstance(X, np.ndarray) and X.dtype != object:
+        if X.ndim != 3:
+            raise ValueError(f"{where}: expected a 3D array (n_series, n_channels, length), got shape {X.shape}")
+        return list(X.astype(np.float64))
+    if isinstance(X, (list, tuple, np.ndarray)):
+        out = []
+        for i, x in enumerate(X):
+            try:
+                a = np.asarray(x, dtype=np.float64)
+            except ValueError as err:
+                raise ValueError(f"{where}[{i}]: not a numeric (channels, length) array ({err})") from None
+            if a.ndim != 2:
+                raise ValueError(f"{where}[{i}]: expected a 2D (channels, length) array, got shape {a.shape}")
+            out.append(a)
+        return out
+    raise ValueError(f"{where}: expected a numpy3D array, a list of 2D arrays or a nested DataFrame, got {type(X)}")
+
+
+def _ragged_channels(X: Any, i: int, where: str) -> np.ndarray:
+    lengths = [len(X.iloc[i, c]) for c in range(X.shape[1])]
+    raise ValueError(f"{where}: series {i} has channels of different lengths {lengths}; all channels of a series "
+                     "must have the same length")
+
+
+def validate_panel(X: list[np.ndarray], y: Any, where: str, allow_unequal: bool = False) -> np.ndarray:
+    """Check a panel and its labels; returns the labels as a string array.
+
+    Args:
+        X: list of ``(C, T_i)`` arrays.
+        y: one label per series.
+        where: names the data in errors (a file or a dataset and split).
+        allow_unequal: whether series may differ in length (declared unequal-length data).
+
+    Raises:
+        ValueError: for a count mismatch, differing channel counts, undeclared unequal
+            lengths, an empty series, or NaN/inf (naming series, channel and time index).
+    """
+    y = np.asarray(y).astype(str)
+    if y.ndim != 1:
+        raise ValueError(f"{where}: labels must be 1D, got shape {y.shape}")
+    if len(X) != len(y):
+        raise ValueError(f"{where}: {len(X)} series but {len(y)} labels; expected one label per series")
+    if not X:
+        raise ValueError(f"{where}: no series")
+    channels = {x.shape[0] for x in X}
+    if len(channels) > 1:
+        first = next(i for i, x in enumerate(X) if x.shape[0] != X[0].shape[0])
+        raise ValueError(f"{where}: series {first} has {X[first].shape[0]} channels, series 0 has {X[0].shape[0]}")
+    lengths = np.array([x.shape[1] for x in X])
+    if lengths.min() < 2:
+        raise ValueError(f"{where}: series {int(lengths.argmin())} has {lengths.min()} steps; need at least 2")
+    if not allow_unequal and lengths.min() != lengths.max():
+        raise ValueError(f"{where}: series have different lengths ({lengths.min()}..{lengths.max()}, e.g. series "
+                         f"{int(lengths.argmin())}) but the data was not declared unequal-length; pad it or "
+                         "declare it (allow_unequal=True / @equalLength false in a .ts file)")
+    for i, x in enumerate(X):
+        bad = ~np.isfinite(x)
+        if bad.any():
+            c, t = (int(v) for v in np.argwhere(bad)[0])
+            raise ValueError(f"{where}: series {i}, channel {c}, time {t} is {x[c, t]}; missing values are "
+                             "not supported (impute them first)")
+    return y
+
+
+def load_shipped(name: str) -> ClassificationData:
+    """A classification dataset from sktime's wheel, through its own loader (official split).
+
+    Raises:
+        KeyError: for a name sktime does not ship, listing those it does.
+    """
+    if name not in SHIPPED:
+        raise KeyError(f"unknown shipped dataset {name!r}; sktime ships: {', '.join(SHIPPED)}")
+    import sktime.datasets as skd
+
+    loader: Callable[..., Any] = getattr(skd, SHIPPED[name])
+    parts = {}
+    for split in ("train", "test"):
+        X, y = loader(split=split, return_X_y=True, return_type="nested_univ")
+        X = panel_to_list(X, f"{name} {split}")
+        parts[split] = (X, validate_panel(X, y, f"{name} {split}", allow_unequal=True))
+    return ClassificationData(name, *parts["train"], *parts["test"], source=f"sktime.datasets.{SHIPPED[name]}")
+
+
+def load_ts(path: str | Path, allow_unequal: bool | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """A user's ``.ts`` file through sktime's ``load_from_tsfile``.
+
+    Args:
+        path: the file.
+        allow_unequal: accept series of different lengths; ``None`` trusts the header's
+            ``@equalLength`` declaration.
+
+    Raises:
+        FileNotFoundError: if the file is missing.
+        ValueError: for a malformed file (sktime's message, prefixed with the path), a file
+            without class labels, or data that fails :func:`validate_panel`.
+    """
+    from sktime.datasets import load_from_tsfile
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such .ts file")
+    try:
+        X, y = load_from_tsfile(str(path), return_data_type="nested_univ")
+    except Exception as err:  # sktime raises IOError / its own parse errors
+        raise ValueError(f"{path}: not a valid .ts file: {err}") from None
+    if allow_unequal is None:
+        header = path.read_text(errors="replace").lower()
+        allow_unequal = "@equallength false" in header
+    X = panel_to_list(X, str(path))
+    return X, validate_panel(X, y, str(path), allow_unequal=allow_unequal)
+
+
+def load_ts_pair(name: str, train: str | Path, test: str | Path) -> ClassificationData:
+    """A user's ``<name>_TRAIN.ts`` / ``<name>_TEST.ts`` pair as a :class:`ClassificationData`."""
+    X_train, y_train = load_ts(train)
+    X_test, y_test = load_ts(test)
+    if X_train[0].shape[0] != X_test[0].shape[0]:
+        raise ValueError(f"{test}: {X_test[0].shape[0]} channels, but {train} has {X_train[0].shape[0]}")
+    unseen = sorted(str(v) for v in set(y_test) - set(y_train))
+    if unseen:
+        raise ValueError(f"{test}: labels {unseen} never occur in {train}")
+    return ClassificationData(name, X_train, y_train, X_test, y_test, source=f"{train}, {test}")
+
+
+def pad_panel(X: list[np.ndarray], length: int) -> np.ndarray:
+    """``(N, C, length)``: each series end-padded by repeating its last value, or truncated."""
+    out = np.empty((len(X), X[0].shape[0], length))
+    for i, x in enumerate(X):
+        x = x[:, :length]
+        out[i] = np.pad(x, ((0, 0), (0, length - x.shape[1])), mode="edge")
+    return out

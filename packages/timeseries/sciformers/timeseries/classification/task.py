@@ -1,0 +1,272 @@
+"""The ``timeseries.uea_classification`` task: ShapeFormer beside its peers on every dataset.
+
+For each dataset of ``data.datasets`` (sktime's shipped UCR/UEA files, the planted-shapelet
+generator, or a user's ``.ts`` pair), every model of the pipeline and the majority class are
+fitted on the official TRAIN split and scored on the whole TEST split, once per seed. All models
+see the same arrays: series end-padded (last value repeated) to the longest training length.
+Each record's ``task`` names the dataset (``timeseries.basic_motions``), so the report has one
+table per dataset. The deep models get ``train.epochs`` and ``train.batch_size``; everything else
+comes from each model's ``kwargs``. No model ever sees the test split before predicting.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+import torch
+from pydantic import Field, model_validator
+from sklearn.metrics import balanced_accuracy_score, confusion_matrix
+
+from sciformers.core import Config, cache_dir, create_model
+from sciformers.evaluation.context import RunContext
+from sciformers.evaluation.datasets import DatasetEntry, register_dataset
+from sciformers.evaluation.metrics import list_metrics, register_metric
+from sciformers.evaluation.records import RunRecord, read_records
+from sciformers.evaluation.report import plots_default
+from sciformers.evaluation.tasks import TaskSpec, get_task, list_tasks, register_task
+from sciformers.timeseries.classification.classifier import MODEL_NAME, ShapeFormerClassifier, save_classifier
+from sciformers.timeseries.classification.data import SHIPPED, ClassificationData, load_shipped, load_ts_pair, pad_panel
+from sciformers.timeseries.classification.peers import count_params
+from sciformers.timeseries.classification.planted import PlantedConfig, planted_dataset
+from sciformers.timeseries.classification.plots import confusion_figure, shapelet_figure
+
+PLANTED = "PlantedShapelets"
+METRICS = ("accuracy", "balanced_accuracy", "f1_macro")
+
+if "balanced_accuracy" not in list_metrics():
+
+    @register_metric("balanced_accuracy", higher_is_better=True, description="mean per-class recall")
+    def balanced_accuracy(pred: torch.Tensor, target: torch.Tensor) -> float:
+        """Mean recall over the classes present in ``target`` (scikit-learn's definition)."""
+        labels = pred.argmax(-1) if pred.dim() == 2 else pred.long()
+        return float(balanced_accuracy_score(target.long().numpy(), labels.numpy()))
+
+
+class TsPair(Config):
+    """A user's dataset as two ``.ts`` files (sktime's format)."""
+
+    train: str
+    test: str
+
+
+class UEAData(Config):
+    """The ``data:`` section of ``timeseries/uea_classification``.
+
+    Args:
+        datasets: names from sktime's wheel (``BasicMotions``, ``JapaneseVowels`` ...),
+            ``PlantedShapelets`` (the generator) or keys of ``ts_files``.
+        planted: settings of the planted-shapelet generator.
+        ts_files: user datasets, name -> ``{train: path, test: path}``.
+    """
+
+    datasets: list[str] = Field(default_factory=lambda: ["BasicMotions"], min_length=1)
+    planted: PlantedConfig = Field(default_factory=PlantedConfig)
+    ts_files: dict[str, TsPair] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known_names(self) -> "UEAData":
+        known = set(SHIPPED) | {PLANTED} | set(self.ts_files)
+        unknown = [d for d in self.datasets if d not in known]
+        if unknown:
+            raise ValueError(f"datasets: unknown {unknown}; expected one of {sorted(known)} (or add ts_files)")
+        return self
+
+
+def task_name(dataset: str) -> str:
+    """``BasicMotions`` -> ``timeseries.basic_motions`` (the ``task`` of that dataset's records)."""
+    snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", dataset)
+    return "timeseries." + re.sub(r"[^a-z0-9_]", "_", snake.lower())
+
+
+def load_dataset(name: str, data: UEAData) -> ClassificationData:
+    """Read or generate one dataset of the pipeline."""
+    if name in data.ts_files:
+        return load_ts_pair(name, data.ts_files[name].train, data.ts_files[name].test)
+    if name == PLANTED:
+        return planted_dataset(data.planted)
+    return load_shipped(name)
+
+
+# figures of the current process, keyed by (run_id, task): report plots need them, records cannot hold them
+_FIGURE_DATA: dict[tuple[str, str], dict[str, Any]] = {}
+
+
+class DatasetTask(TaskSpec):
+    """Classification on one dataset: every model beside the majority class, one record per seed."""
+
+    version = "1"
+    domain = "timeseries"
+    metrics = METRICS
+    baseline = "majority"
+    data_schema = UEAData
+
+    def __init__(self, dataset: str, card: str) -> None:
+        self.dataset = dataset
+        self.name = task_name(dataset)
+        self.data_card = card
+        self.description = (f"{dataset}: time series classification, official train/test split, whole test "
+                            "set; ShapeFormer beside MiniRocket, ConvTran, 1-NN DTW and the majority class.")
+
+    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
+        yield from run_dataset(self, ctx)
+
+    def plots(self, records: list[RunRecord]) -> dict[str, Any]:
+        figures = plots_default(records, self.baseline, self.metrics[0])
+        stored = _FIGURE_DATA.get((records[-1].run_id, self.name))
+        if stored:
+            figures["confusion"] = confusion_figure(stored["confusion"], stored["classes"],
+                                                    f"{self.dataset}: confusion (summed over seeds)")
+            if stored.get("shapelets"):
+                figures["shapelets"] = shapelet_figure(stored["X_train"], stored["classes"], stored["shapelets"],
+                                                       f"{self.dataset}: best discovered shapelet per class")
+        stem = self.name.split(".", 1)[1]  # one pipeline holds many datasets: keep their files apart
+        return {f"{stem}_{key}": fig for key, fig in figures.items()}
+
+
+class UEAClassificationTask(TaskSpec):
+    """Runs :class:`DatasetTask` for every dataset of ``data.datasets``."""
+
+    name = "timeseries.uea_classification"
+    version = "1"
+    domain = "timeseries"
+    description = "ShapeFormer and peers on sktime's shipped classification datasets (one table per dataset)."
+    metrics = METRICS
+    baseline = "majority"
+    data_card = "uea_sktime.md"
+    data_schema = UEAData
+
+    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
+        assert isinstance(ctx.data, UEAData)
+        for dataset in ctx.data.datasets:
+            yield from dataset_task(dataset).run(ctx)
+
+
+def dataset_task(dataset: str) -> DatasetTask:
+    """The registered task of ``dataset`` (a user's dataset is registered on first use)."""
+    name = task_name(dataset)
+    if name not in list_tasks():
+        card = "planted_shapelets.md" if dataset == PLANTED else "uea_sktime.md"
+        register_task(DatasetTask(dataset, card))
+    task = get_task(name)
+    assert isinstance(task, DatasetTask)
+    return task
+
+
+def _done(ctx: RunContext) -> set[tuple[str, str, int]]:
+    """``(task, model, seed)`` already recorded in the run folder (resume skips them)."""
+    records = ctx.out_dir / "records.jsonl"
+    return {(r.task, r.model, r.seed) for r in read_records(records)} if records.is_file() else set()
+
+
+def build_estimator(model: str, kwargs: dict[str, Any], seed: int, ctx: RunContext) -> Any:
+    """An unfitted sktime classifier for a pipeline model entry."""
+    budget = {"random_state": seed, "num_epochs": ctx.train.epochs or 1, "batch_size": ctx.train.batch_size}
+    if model == MODEL_NAME:
+        return ShapeFormerClassifier(**{**budget, "verbose": False, **kwargs})
+    return create_model(model, **{**budget, **kwargs})
+
+
+def run_dataset(task: DatasetTask, ctx: RunContext) -> Iterator[RunRecord]:
+    """Fit every model on ``task.dataset``'s train split, predict its whole test split, score, record."""
+    assert isinstance(ctx.data, UEAData)
+    data = load_dataset(task.dataset, ctx.data)
+    length = max(x.shape[1] for x in data.X_train)
+    X_train, X_test = pad_panel(data.X_train, length), pad_panel(data.X_test, length)
+    classes = [str(c) for c in data.classes]
+    code = {c: i for i, c in enumerate(classes)}
+    y_train = np.array([code[c] for c in data.y_train])
+    y_test = torch.tensor([code[c] for c in data.y_test])
+    done = _done(ctx)
+    stored = _FIGURE_DATA.setdefault((ctx.run_id, task.name), {"classes": classes, "confusion": {},
+                                                                 "X_train": X_train})
+    ctx.say(f"{task.name}: {data.summary()}")
+    entries = [("majority", "majority", {})] + [(n, e.model, dict(e.kwargs)) for n, e in ctx.models.items()]
+    for seed in ctx.seeds:  # seeds outermost: an interrupted run still compares every model
+        for name, model, kwargs in entries:
+            if (task.name, name, seed) in done:
+                continue
+            ctx.say(f"{task.name}: fitting {name} (seed {seed})")
+            torch.manual_seed(seed)
+            t0 = time.perf_counter()
+            if model == "majority":
+                est = create_model("majority", num_classes=len(classes)).fit(torch.tensor(y_train))
+                fit_s = time.perf_counter() - t0
+                t1 = time.perf_counter()
+                scores = est.predict({"x": torch.zeros(len(y_test))})
+                n_params = 0
+            else:
+                est = build_estimator(model, kwargs, seed, ctx)
+                est.fit(X_train, np.array(classes)[y_train])
+                fit_s = time.perf_counter() - t0
+                t1 = time.perf_counter()
+                pred = est.predict(X_test)
+                scores = torch.tensor([code[str(p)] for p in pred])
+                n_params = count_params(est)
+            eval_s = time.perf_counter() - t1
+            labels = scores.argmax(-1) if scores.dim() == 2 else scores
+            cm = confusion_matrix(y_test.numpy(), labels.numpy(), labels=np.arange(len(classes)))
+            stored["confusion"][name] = stored["confusion"].get(name, 0) + cm
+            if isinstance(est, ShapeFormerClassifier):
+                save_classifier(est, ctx.out_dir / "checkpoints" / name / task.dataset / f"seed{seed}")
+                stored.setdefault("shapelets", [
+                    {**s, "series": sh.series} for s, sh in zip(est.network_kwargs_["shapelets"], est.shapelets_)])
+            yield ctx.record(
+                task=task, model=name, seed=seed, n_params=n_params,
+                metrics={m.name: m(scores, y_test) for m in task.metric_objects()},
+                fit_s=fit_s, eval_s=eval_s, infer_ms_per_sample=1000.0 * eval_s / len(y_test),
+            )
+
+UEA_CLASSIFICATION = register_task(UEAClassificationTask())
+for _name in list(SHIPPED) + [PLANTED]:
+    dataset_task(_name)
+
+
+# -- `sciformers data` ---------------------------------------------------------------------------
+
+
+class ExportConfig(Config):
+    """``sciformers data timeseries.uea --set name=JapaneseVowels``: copy a shipped dataset's ``.ts`` files."""
+
+    name: str = "BasicMotions"
+
+
+def _export_shipped(cfg: Config) -> list[Path]:
+    assert isinstance(cfg, ExportConfig)
+    if cfg.name not in SHIPPED:
+        raise KeyError(f"name: unknown {cfg.name!r}; sktime ships {', '.join(SHIPPED)}")
+    import sktime.datasets
+
+    src = Path(sktime.datasets.__file__).parent / "data" / cfg.name
+    out = cache_dir("timeseries", "uea", cfg.name)
+    files = []
+    for split in ("TRAIN", "TEST"):
+        target = out / f"{cfg.name}_{split}.ts"
+        shutil.copyfile(src / f"{cfg.name}_{split}.ts", target)
+        files.append(target)
+    return files
+
+
+def write_planted(cfg: Config, folder: Path | None = None) -> list[Path]:
+    """Generate the planted-shapelet dataset into ``.ts`` files (the cache by default)."""
+    from sktime.datasets import write_ndarray_to_tsfile
+
+    assert isinstance(cfg, PlantedConfig)
+    data = planted_dataset(cfg)
+    folder = folder or cache_dir("timeseries", "planted", f"seed{cfg.seed}")
+    files = []
+    for split, X, y in (("TRAIN", data.X_train, data.y_train), ("TEST", data.X_test, data.y_test)):
+        write_ndarray_to_tsfile(np.stack(X), str(folder), problem_name=PLANTED, class_label=sorted(set(data.y_train)),
+                                class_value_list=list(y), equal_length=True, series_length=cfg.length, fold=f"_{split}")
+        files.append(folder / PLANTED / f"{PLANTED}_{split}.ts")
+    return files
+
+
+register_dataset(DatasetEntry("timeseries.uea", ExportConfig, _export_shipped,
+                              "copy a UCR/UEA dataset shipped in sktime's wheel into the cache as .ts files"))
+register_dataset(DatasetEntry("timeseries.planted_shapelets", PlantedConfig, write_planted,
+                              "planted-shapelet generator (motifs in AR(1) noise) written as .ts files"))

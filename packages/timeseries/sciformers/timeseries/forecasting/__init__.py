@@ -1,0 +1,56 @@
+"""Long-horizon forecasting: iTransformer (Liu et al., ICLR 2024) and Pathformer (Chen et al., ICLR 2024).
+
+Networks map a lookback window to a horizon (:class:`WindowForecaster`); the sktime
+forecasters wrap them for ``fit(y, fh=...)`` / ``predict()``; the ``timeseries.long_horizon``
+task runs them beside DLinear, PatchTST and seasonal naive on the benchmark protocol.
+"""
+
+from sciformers.timeseries.forecasting.base import WindowForecaster
+from sciformers.timeseries.forecasting.ettlike import ETT_COLUMNS, ETTLikeConfig, ettlike_csv, generate_ettlike
+from sciformers.timeseries.forecasting.forecasters import ITransformerForecaster, PathformerForecaster
+from sciformers.timeseries.forecasting.itransformer import InvertedEncoderLayer, ITransformer
+from sciformers.timeseries.forecasting.loaders import BUILTIN_SERIES, load_builtin_series, read_series_csv, validate_series
+from sciformers.timeseries.forecasting.pathformer import (
+    AdaptiveMultiScaleBlock,
+    DualAttentionScale,
+    MultiScaleRouter,
+    Pathformer,
+)
+from sciformers.timeseries.forecasting.peers import DLinear, PatchTST, SeasonalNaive
+from sciformers.timeseries.forecasting.realdata import ExpandingWindowConfig, ExpandingWindowTask
+from sciformers.timeseries.forecasting.revin import RevIN
+from sciformers.timeseries.forecasting.task import LongHorizonConfig, LongHorizonTask, load_long_horizon
+from sciformers.timeseries.forecasting.windows import LongHorizonData, Standardizer, WindowDataset, split_borders
+
+__all__ = [
+    "AdaptiveMultiScaleBlock",
+    "BUILTIN_SERIES",
+    "DLinear",
+    "DualAttentionScale",
+    "ETTLikeConfig",
+    "ETT_COLUMNS",
+    "ExpandingWindowConfig",
+    "ExpandingWindowTask",
+    "ITransformer",
+    "ITransformerForecaster",
+    "InvertedEncoderLayer",
+    "LongHorizonConfig",
+    "LongHorizonData",
+    "LongHorizonTask",
+    "MultiScaleRouter",
+    "PatchTST",
+    "Pathformer",
+    "PathformerForecaster",
+    "RevIN",
+    "SeasonalNaive",
+    "Standardizer",
+    "WindowDataset",
+    "WindowForecaster",
+    "ettlike_csv",
+    "generate_ettlike",
+    "load_builtin_series",
+    "load_long_horizon",
+    "read_series_csv",
+    "split_borders",
+    "validate_series",
+]

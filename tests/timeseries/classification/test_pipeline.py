@@ -1,0 +1,62 @@
+"""The ``timeseries/uea_classification`` pipeline end to end (smoke preset, made faster)."""
+
+import json
+
+import pytest
+import torch
+
+from sciformers.core import ConfigError
+from sciformers.evaluation import get_metric, read_records, resolve, run_pipeline
+
+FAST = [
+    "train.epochs=2",
+    "models.minirocket.kwargs.num_kernels=84",
+    "data.datasets=[PlantedShapelets]",
+    "data.planted.n_train=24",
+    "data.planted.n_test=30",
+    "data.planted.length=60",
+    "data.planted.motif_length=12",
+    "data.planted.jitter=5",
+]
+
+
+def test_smoke_pipeline_writes_records_report_and_checkpoints(tmp_path):
+    out = tmp_path / "run"
+    run_pipeline("timeseries/uea_classification", overrides=FAST, out=out, quiet=True)
+    records = read_records(out / "records.jsonl")
+    assert sorted(r.model for r in records) == ["convtran", "dtw_1nn", "majority", "minirocket",
+                                                "timeseries.shapeformer"]
+    for r in records:
+        assert r.task == "timeseries.planted_shapelets" and r.seed == 0
+        assert set(r.metrics) == {"accuracy", "balanced_accuracy", "f1_macro"}
+        assert all(0.0 <= v <= 1.0 for v in r.metrics.values())
+        assert r.timings.fit_s >= 0 and r.timings.eval_s > 0
+    majority = next(r for r in records if r.model == "majority")
+    assert majority.metrics["accuracy"] == pytest.approx(10 / 30)  # balanced classes: 10 of 30 per class
+    shapeformer = next(r for r in records if r.model == "timeseries.shapeformer")
+    assert shapeformer.n_params > 0
+    report = (out / "report.md").read_text()
+    assert "timeseries.planted_shapelets" in report and "timeseries.shapeformer" in report
+    assert "planted_shapelets_confusion" in report and "planted_shapelets_shapelets" in report
+    ckpt = out / "checkpoints" / "timeseries.shapeformer" / "PlantedShapelets" / "seed0"
+    assert json.loads((ckpt / "config.json").read_text())["model"] == "timeseries.shapeformer"
+    # resuming into the same folder re-runs nothing
+    again = run_pipeline("timeseries/uea_classification", overrides=FAST, out=out, quiet=True)
+    assert len(again.records) == 5
+
+
+def test_unknown_dataset_is_a_config_error_naming_the_key():
+    with pytest.raises(ConfigError, match="datasets: .*unknown \\['Nope'\\]"):
+        resolve("timeseries/uea_classification", "smoke", ["data.datasets=[Nope]"])
+
+
+def test_every_preset_resolves():
+    for preset in ("smoke", "bench", "full"):
+        assert resolve("timeseries/uea_classification", preset).data.datasets
+
+
+def test_balanced_accuracy_matches_a_hand_computation():
+    target = torch.tensor([0, 0, 0, 0, 1, 1])
+    pred = torch.tensor([0, 0, 0, 1, 1, 0])
+    # recall: class 0 = 3/4, class 1 = 1/2 -> 0.625 (plain accuracy would be 4/6)
+    assert get_metric("balanced_accuracy")(pred, target) == pytest.approx(0.625)
