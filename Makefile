@@ -32,9 +32,23 @@ test: setup
 test-all: setup
 	$(BIN)/python -m pytest -q
 
+# Every number in BENCHMARKS.md (hours on 2 CPU cores). Small models run faster on one thread.
 bench: setup
 	$(BIN)/sciformers run attention/throughput --preset bench --out runs/bench/throughput
 	$(BIN)/sciformers run attention/listops --preset bench --out runs/bench/listops
+	OMP_NUM_THREADS=1 $(BIN)/sciformers run crystals/emt_eform --preset bench --out runs/bench/crystals/emt_eform
+	$(BIN)/sciformers run pde/kolmogorov2d --preset bench --out runs/bench/pde/kolmogorov2d
+	$(BIN)/sciformers run pde/kolmogorov2d --preset bench --set data.reynolds=200 --out runs/bench/pde/kolmogorov2d_re200
+	OMP_NUM_THREADS=1 $(BIN)/sciformers run timeseries/uea_classification --preset bench \
+	  --set 'data.datasets=[BasicMotions, PlantedShapelets]' --set 'train.seeds=[0, 1, 2]' --set train.epochs=20 \
+	  --out runs/bench/timeseries/uea_classification
+	$(BIN)/sciformers run timeseries/forecast_ettlike --preset bench --out runs/bench/timeseries/forecast_ettlike
+	$(BIN)/sciformers run neuro/simulated_circuit --preset bench --set data.regime=easy --out runs/bench/neuro/simulated_circuit_easy
+	$(BIN)/sciformers run neuro/simulated_circuit --preset bench --set data.regime=hard --out runs/bench/neuro/simulated_circuit_hard
+	OMP_NUM_THREADS=1 $(BIN)/sciformers run genomics/pathogen_reads --preset bench --out runs/bench/genomics/pathogen_reads
+	OMP_NUM_THREADS=1 $(BIN)/sciformers run planning/maze --preset bench --out runs/bench/planning/maze
+	OMP_NUM_THREADS=1 $(BIN)/sciformers run planning/sokoban --preset bench --out runs/bench/planning/sokoban
+	OMP_NUM_THREADS=1 $(BIN)/sciformers run gas/synthetic_ogi --preset bench --out runs/bench/gas/synthetic_ogi
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
