@@ -40,3 +40,16 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys):
     assert "unknown dataset 'nope'" in capsys.readouterr().err
     assert main(["predict", "attention", "--checkpoint", str(tmp_path), "[MAX 1 2 ]"]) == 2
     assert main(["report", str(tmp_path / "empty")]) == 2
+
+
+def test_threads_sets_torch_threads_and_rejects_zero(tmp_path, capsys):
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert main(["run", "attention/listops", "--threads", "0", "--out", str(tmp_path / "x")]) == 2
+        assert "--threads must be at least 1" in capsys.readouterr().err
+        assert main(["run", "attention/listops", "--threads", "1", "--quiet", "--out", str(tmp_path / "y")]) == 0
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

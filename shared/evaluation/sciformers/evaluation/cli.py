@@ -1,7 +1,7 @@
 """The ``sciformers`` command line: list, run, report, data, predict.
 
     sciformers list [pipelines|models|tasks|attention|datasets]
-    sciformers run PIPELINE [--preset P] [--set k=v ...] [--out DIR] [--device auto|cpu|cuda] [--seed N] [--quiet]
+    sciformers run PIPELINE [--preset P] [--set k=v ...] [--out DIR] [--device auto|cpu|cuda] [--seed N] [--threads N] [--quiet]
     sciformers run quickstart                  # every pipeline's smoke preset, one combined report
     sciformers report DIR... [--out DIR]
     sciformers data DATASET [--set k=v ...]
@@ -13,6 +13,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+import torch
 
 from sciformers.attention import get_attention_spec, list_attention
 from sciformers.core import ConfigError, apply_overrides, import_all_domains, list_models
@@ -41,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--seed", type=int, help="run a single training seed (sets train.seeds=[N])")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--threads", type=int, help="CPU threads for torch (small models often run fastest on 1)")
 
     p = sub.add_parser("report", help="rebuild report.md/report.html from run folders")
     p.add_argument("dirs", nargs="+", type=Path)
@@ -74,6 +77,10 @@ def _list(what: str | None) -> None:
 
 
 def _run(args: argparse.Namespace) -> None:
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ConfigError(f"--threads must be at least 1, got {args.threads}")
+        torch.set_num_threads(args.threads)
     if args.pipeline == "quickstart":
         if args.overrides or args.preset != DEFAULT_PRESET or args.seed is not None:
             raise ConfigError("quickstart runs every pipeline's smoke preset; --preset/--set/--seed do not apply")
