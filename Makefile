@@ -43,6 +43,9 @@ bench: setup
 	  --set 'data.datasets=[BasicMotions, PlantedShapelets]' --set 'train.seeds=[0, 1, 2]' --set train.epochs=20 \
 	  --out runs/bench/timeseries/uea_classification
 	$(BIN)/sciformers run timeseries/forecast_ettlike --preset bench --out runs/bench/timeseries/forecast_ettlike
+	$(BIN)/sciformers run timeseries/forecast_ettlike --preset bench --set 'data.horizons=[336, 720]' --threads 1 \
+	  --out runs/bench/timeseries/forecast_ettlike_long
+	$(BIN)/sciformers run timeseries/forecast_airline --preset bench --threads 1 --out runs/bench/timeseries/forecast_airline
 	$(BIN)/sciformers run neuro/simulated_circuit --preset bench --set data.regime=easy --out runs/bench/neuro/simulated_circuit_easy
 	$(BIN)/sciformers run neuro/simulated_circuit --preset bench --set data.regime=hard --out runs/bench/neuro/simulated_circuit_hard
 	OMP_NUM_THREADS=1 $(BIN)/sciformers run genomics/pathogen_reads --preset bench --out runs/bench/genomics/pathogen_reads
