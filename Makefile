@@ -39,9 +39,10 @@ bench: setup
 	OMP_NUM_THREADS=1 $(BIN)/sciformers run crystals/emt_eform --preset bench --out runs/bench/crystals/emt_eform
 	$(BIN)/sciformers run pde/kolmogorov2d --preset bench --out runs/bench/pde/kolmogorov2d
 	$(BIN)/sciformers run pde/kolmogorov2d --preset bench --set data.reynolds=200 --out runs/bench/pde/kolmogorov2d_re200
-	OMP_NUM_THREADS=1 $(BIN)/sciformers run timeseries/uea_classification --preset bench \
-	  --set 'data.datasets=[BasicMotions, PlantedShapelets]' --set 'train.seeds=[0, 1, 2]' --set train.epochs=20 \
-	  --out runs/bench/timeseries/uea_classification
+	$(BIN)/sciformers run timeseries/uea_classification --preset bench --threads 1 --set train.epochs=20 \
+	  --set 'data.datasets=[BasicMotions, PlantedShapelets, JapaneseVowels, UnitTest]' --out runs/bench/timeseries/uea_5seeds_A
+	$(BIN)/sciformers run timeseries/uea_classification --preset bench --threads 1 --set train.epochs=20 \
+	  --set 'data.datasets=[ItalyPowerDemand, GunPoint, ArrowHead]' --out runs/bench/timeseries/uea_5seeds_B
 	$(BIN)/sciformers run timeseries/forecast_ettlike --preset bench --out runs/bench/timeseries/forecast_ettlike
 	$(BIN)/sciformers run timeseries/forecast_ettlike --preset bench --set 'data.horizons=[336, 720]' --threads 1 \
 	  --out runs/bench/timeseries/forecast_ettlike_long
