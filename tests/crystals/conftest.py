@@ -5,23 +5,6 @@ pytest.importorskip("pymatgen.core")
 pytest.importorskip("torch_geometric")
 
 
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path, monkeypatch):
-    """Generated datasets go to a per-test cache, never the user's."""
-    monkeypatch.setenv("SCIFORMERS_CACHE", str(tmp_path / "cache"))
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small graphs run fastest on one thread (and a shared CPU is not oversubscribed)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def random_structure(seed: int, n_atoms: int = 4, species=("Cu", "Au", "Ni", "Al")):
     """A generic triclinic crystal (no symmetry, no ties) with atoms at least 1.8 A apart."""
     from pymatgen.core import Lattice, Structure

@@ -1,4 +1,7 @@
+"""Fixtures every test area shares."""
+
 import pytest
+import torch
 
 
 @pytest.fixture(autouse=True)
@@ -9,9 +12,7 @@ def _isolated_cache(tmp_path, monkeypatch):
 
 @pytest.fixture(autouse=True)
 def _one_thread():
-    """One intra-op thread: on a small shared CPU, oversubscribed threads are many times slower."""
-    import torch
-
+    """One intra-op thread: the test models are tiny, and on a small shared CPU extra threads only spin."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield
