@@ -27,7 +27,18 @@ def test_layer_equals_its_dense_oracle(ndim, grid):
     u = torch.randn(2, *grid, 8, dtype=torch.float64)
     v = layer.to_v(u).unflatten(-1, (2, 4)).movedim(-2, 1)
     dense = dense_kronecker_apply(layer.kernels(u), v)
-    z = layer.norm(dense.movedim(1, -2).flatten(-2).movedim(-1, 1)).movedim(1, -1)
+    z = torch.nn.functional.group_norm(dense.movedim(1, -2).flatten(-2).movedim(-1, 1), 2).movedim(1, -1)
+    torch.testing.assert_close(layer(u), layer.to_out(z))
+
+
+@pytest.mark.parametrize("grid", [(9, 10), (9, 3, 10)])
+def test_low_rank_application_equals_the_dense_oracle(grid):
+    """With rank r = 2 < S/2 the layer applies kappa = q k^T as q (k^T v); the product must not change."""
+    layer = AxialAttention(dim=8, heads=2, dim_head=2, ndim=len(grid), kernel_multiplier=1).double()
+    u = torch.randn(2, *grid, 8, dtype=torch.float64)
+    v = layer.to_v(u).unflatten(-1, (2, 2)).movedim(-2, 1)
+    dense = dense_kronecker_apply(layer.kernels(u), v)
+    z = torch.nn.functional.group_norm(dense.movedim(1, -2).flatten(-2).movedim(-1, 1), 2).movedim(1, -1)
     torch.testing.assert_close(layer(u), layer.to_out(z))
 
 

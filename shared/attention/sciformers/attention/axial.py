@@ -17,6 +17,8 @@ them axis by axis, costing O(sum_m S_m^2 d + N sum_m S_m d):
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -24,14 +26,32 @@ from torch import Tensor, nn
 from sciformers.attention.position import RotaryEmbedding
 from sciformers.attention.registry import AttentionSpec, register_attention
 
-_AXES = "xyz"
+Operator = Tensor | tuple[Tensor, Tensor]  # kappa (BH, S, S), or its factors (q, k) with kappa = q k^T
 
 
-def _axis_equation(ndim: int, axis: int) -> str:
-    letters = _AXES[:ndim]
-    src = letters[:axis] + "j" + letters[axis + 1:]
-    dst = letters[:axis] + "i" + letters[axis + 1:]
-    return f"bhij,bh{src}c->bh{dst}c"
+def _dense(op: Operator) -> Tensor:
+    return op[0] @ op[1].transpose(1, 2) if isinstance(op, tuple) else op
+
+
+def _apply_channel_inner(ops: list[Operator], z: Tensor) -> Tensor:
+    """Apply ``kappa_m`` to ``z (B, H, S_1, ..., S_{n-1}, c, S_n)``, a layout in which both outer axes are plain bmm.
+
+    The first axis is contracted from the left, ``kappa_1 @ z.view(BH, S_1, -1)``; the last from the
+    right, ``z.view(BH, -1, S_n) @ kappa_n^T``; neither needs a copy. A middle axis (3-D) uses einsum.
+    A kernel given by its factors is applied as ``q (k^T z)`` (``(z k) q^T`` on the right), which is
+    the same product and costs ``2r/S`` of the dense one.
+    """
+    b, h, n = z.shape[0], z.shape[1], len(ops)
+    shape = z.shape
+    z = z.reshape(b * h, *shape[2:])
+    if n > 1:
+        z = z.reshape(b * h, shape[2], -1)
+        z = ops[0][0] @ (ops[0][1].transpose(1, 2) @ z) if isinstance(ops[0], tuple) else ops[0] @ z
+        for m in range(1, n - 1):
+            z = torch.einsum("bij,bxjr->bxir", _dense(ops[m]), z.reshape(b * h, math.prod(shape[2:2 + m]), shape[2 + m], -1))
+    z = z.reshape(b * h, -1, shape[-1])
+    z = (z @ ops[-1][1]) @ ops[-1][0].transpose(1, 2) if isinstance(ops[-1], tuple) else z @ ops[-1].transpose(1, 2)
+    return z.reshape(shape)
 
 
 def factorized_kernel_apply(kernels: list[Tensor], v: Tensor) -> Tensor:
@@ -41,8 +61,8 @@ def factorized_kernel_apply(kernels: list[Tensor], v: Tensor) -> Tensor:
     for axis, kappa in enumerate(kernels):
         if kappa.shape[-1] != v.shape[axis + 2] or kappa.shape[-2] != kappa.shape[-1]:
             raise ValueError(f"axial: kernel {axis} has shape {tuple(kappa.shape)}, grid axis has {v.shape[axis + 2]}")
-        v = torch.einsum(_axis_equation(len(kernels), axis), kappa, v)
-    return v
+    flat: list[Operator] = [kappa.flatten(0, 1) for kappa in kernels]
+    return _apply_channel_inner(flat, v.movedim(-1, -2).contiguous()).movedim(-2, -1)
 
 
 def dense_kronecker_apply(kernels: list[Tensor], v: Tensor) -> Tensor:
@@ -69,7 +89,11 @@ class _AxisProjection(nn.Module):
     def forward(self, u: Tensor, axis: int) -> Tensor:
         pooled_axes = [d for d in range(1, u.dim() - 1) if d != axis + 1]
         # Linear and mean-pool commute (the map is affine); pooling first saves a full-grid matmul.
-        h = self.proj(u.mean(dim=pooled_axes)) if pooled_axes else self.proj(u)
+        # Sum, then scale the pooled tensor: the backward of a sum is a broadcast, not a full-grid divide.
+        if pooled_axes:
+            h = self.proj(u.sum(dim=pooled_axes) * (1.0 / math.prod(u.shape[d] for d in pooled_axes)))
+        else:
+            h = self.proj(u)
         a, b = self.gate(self.norm(h)).chunk(2, dim=-1)
         return self.out(a * F.gelu(b))
 
@@ -100,11 +124,14 @@ class AxialAttention(nn.Module):
         for lin in (*self.to_q, *self.to_k):
             nn.init.xavier_uniform_(lin.weight, gain=0.02)  # each block starts near the identity
         self.rotary = RotaryEmbedding(qk) if rotary else None
-        self.norm = nn.GroupNorm(heads, heads * dim_head, affine=False)
         self.to_out = nn.Sequential(nn.Linear(heads * dim_head, dim), nn.GELU(), nn.Linear(dim, dim))
 
     def kernels(self, u: Tensor, coords: list[Tensor] | None = None) -> list[Tensor]:
         """Per-axis kernels ``kappa_m = q_m k_m^T`` of shape ``(B, H, S_m, S_m)``."""
+        return [q @ k.transpose(-1, -2) for q, k in self.factors(u, coords)]
+
+    def factors(self, u: Tensor, coords: list[Tensor] | None = None) -> list[tuple[Tensor, Tensor]]:
+        """Per-axis queries and keys ``q_m, k_m`` of shape ``(B, H, S_m, r)`` (rotary applied)."""
         out = []
         for m in range(self.ndim):
             phi = self.axis_proj[m](u, m)  # (B, S_m, dim)
@@ -113,7 +140,7 @@ class AxialAttention(nn.Module):
             if self.rotary is not None:
                 pos = coords[m] if coords is not None else torch.arange(u.shape[m + 1], device=u.device)
                 q, k = self.rotary.apply(q, pos), self.rotary.apply(k, pos)
-            out.append(q @ k.transpose(-1, -2))
+            out.append((q, k))
         return out
 
     def forward(self, u: Tensor, coords: list[Tensor] | None = None) -> Tensor:
@@ -122,11 +149,17 @@ class AxialAttention(nn.Module):
             raise ValueError(f"axial: input must be (B, *{self.ndim} grid axes, {self.dim}), got {tuple(u.shape)}")
         if coords is not None and [len(c) for c in coords] != list(u.shape[1:-1]):
             raise ValueError(f"axial: coords lengths {[len(c) for c in coords]} != grid {list(u.shape[1:-1])}")
-        v = self.to_v(u).unflatten(-1, (self.heads, self.dim_head)).movedim(-2, 1)  # (B, H, *grid, d)
-        z = factorized_kernel_apply(self.kernels(u, coords), v)
-        z = z.movedim(1, -2).flatten(-2)  # (B, *grid, H*d)
-        z = self.norm(z.movedim(-1, 1)).movedim(1, -1)
-        return self.to_out(z)
+        n, b = self.ndim, u.shape[0]
+        layout = (0, n + 1, *range(1, n), n + 2, n)  # (B, *grid, H, d) -> (B, H, S_1..S_{n-1}, d, S_n)
+        v = self.to_v(u).unflatten(-1, (self.heads, self.dim_head)).permute(layout).contiguous()
+        ops: list[Operator] = []
+        for q, k in self.factors(u, coords):
+            q, k = q.flatten(0, 1), k.flatten(0, 1)  # (BH, S_m, r)
+            ops.append((q, k) if 2 * q.shape[-1] < q.shape[-2] else q @ k.transpose(1, 2))  # cheaper of the two
+        z = _apply_channel_inner(ops, v)
+        z = F.group_norm(z.reshape(b, self.heads, -1), self.heads).reshape(z.shape)  # per head, no affine
+        back = sorted(range(n + 3), key=layout.__getitem__)
+        return self.to_out(z.permute(back).flatten(-2))  # (B, *grid, H*d)
 
 
 register_attention(AttentionSpec(
