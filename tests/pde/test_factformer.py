@@ -121,6 +121,20 @@ def test_rollout_of_k_steps_equals_k_single_steps():
     assert torch.allclose(roll, torch.cat(frames, dim=1), atol=1e-10)
 
 
+def test_residual_predicts_increments_over_the_last_frame():
+    """residual=True: next frame = last input frame + the network's output, for every marched frame."""
+    plain, resid = _model(out_steps=2), _model(out_steps=2, residual=True)
+    for m in (plain, resid):
+        m.set_normalization(0.5, 2.0)
+    u0 = torch.randn(2, 4, 6, 6, dtype=torch.float64)
+    assert torch.allclose(resid(u0), plain(u0) + u0[:, -1:] - 0.5, atol=1e-10)  # mean enters once, in the step
+    roll, window, frames = resid.rollout(u0, 5), u0, []
+    while sum(f.shape[1] for f in frames) < 5:
+        frames.append(resid(window))
+        window = torch.cat([window, frames[-1]], dim=1)[:, -4:]
+    assert torch.allclose(roll, torch.cat(frames, dim=1)[:, :5], atol=1e-10)
+
+
 def test_rollout_with_latent_marching_is_a_semigroup():
     model = _model(out_steps=2)
     u0 = torch.randn(1, 4, 6, 6, dtype=torch.float64)

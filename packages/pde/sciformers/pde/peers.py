@@ -42,7 +42,7 @@ class FNOSurrogate(Surrogate):
 
     def __init__(self, in_steps: int = 4, out_steps: int = 1, n_modes: Sequence[int] = (12, 12),
                  hidden_channels: int = 32, n_layers: int = 4, **kwargs: Any) -> None:
-        train_keys = ("curriculum_steps", "pushforward_start", "pushforward_every", "pushforward_unroll")
+        train_keys = ("curriculum_steps", "pushforward_start", "pushforward_every", "pushforward_unroll", "residual")
         train_kwargs = {k: kwargs.pop(k) for k in train_keys if k in kwargs}
         super().__init__(in_steps=in_steps, out_steps=out_steps, **train_kwargs)
         self.n_modes = tuple(int(m) for m in n_modes)

@@ -13,7 +13,11 @@ https://arxiv.org/abs/2305.17560, sec. 4 and the KM2d example):
 - pushforward (Brandstetter et al. 2022, https://arxiv.org/abs/2202.03376): after
   ``pushforward_start`` steps, every ``pushforward_every``-th step unrolls ``pushforward_unroll``
   chunks without gradient and takes the loss on the chunk after them;
-- :meth:`Surrogate.rollout` marches for any horizon by feeding predictions back in.
+- :meth:`Surrogate.rollout` marches for any horizon by feeding predictions back in;
+- optionally (``residual=True``, not in the paper) every predicted frame is the last input frame
+  plus the network's output, so the network learns the increment; persistence is then its
+  starting point (Brandstetter et al. 2022 and PDEArena, Gupta & Brandstetter 2022, predict
+  increments the same way).
 
 A batch is ``{"inputs": (B, in_steps, *grid), "target": (B, T, *grid)}`` in physical units.
 """
@@ -45,10 +49,12 @@ class Surrogate(TrainModule):
         pushforward_start: optimizer step after which pushforward is used (``None``: never).
         pushforward_every: every this many steps, a pushforward step.
         pushforward_unroll: chunks unrolled without gradient before the supervised chunk.
+        residual: predict increments over the last input frame instead of the frames themselves.
     """
 
     def __init__(self, in_steps: int = 4, out_steps: int = 1, curriculum_steps: int = 0,
-                 pushforward_start: int | None = None, pushforward_every: int = 3, pushforward_unroll: int = 2) -> None:
+                 pushforward_start: int | None = None, pushforward_every: int = 3, pushforward_unroll: int = 2,
+                 residual: bool = False) -> None:
         super().__init__()
         if in_steps < 1 or out_steps < 1:
             raise ValueError(f"in_steps and out_steps must be >= 1, got {in_steps} and {out_steps}")
@@ -56,6 +62,7 @@ class Surrogate(TrainModule):
         self.curriculum_steps = curriculum_steps
         self.pushforward_start, self.pushforward_every = pushforward_start, pushforward_every
         self.pushforward_unroll = pushforward_unroll
+        self.residual = residual
         self.register_buffer("field_mean", torch.zeros(()))
         self.register_buffer("field_std", torch.ones(()))
         self.register_buffer("iteration", torch.zeros((), dtype=torch.long))  # drives curriculum and pushforward
@@ -80,13 +87,18 @@ class Surrogate(TrainModule):
         return u * self.field_std + self.field_mean
 
     def step(self, window: Tensor) -> Tensor:
-        """Normalized ``(B, in_steps, *grid)`` -> normalized next ``(B, out_steps, *grid)``."""
+        """The network: normalized ``(B, in_steps, *grid)`` -> ``(B, out_steps, *grid)``."""
         raise NotImplementedError
+
+    def advance(self, window: Tensor) -> Tensor:
+        """Normalized window -> normalized next ``out_steps`` frames (``step``, plus the last frame if residual)."""
+        out = self.step(window)
+        return out + window[:, -1:] if self.residual else out
 
     def forward(self, window: Tensor) -> Tensor:
         """Physical ``(B, in_steps, *grid)`` -> physical next ``(B, out_steps, *grid)``."""
         self._check_window(window)
-        return self.denormalize(self.step(self.normalize(window)))
+        return self.denormalize(self.advance(self.normalize(window)))
 
     def _check_window(self, window: Tensor) -> None:
         if window.dim() < 3 or window.shape[1] != self.in_steps:
@@ -97,7 +109,7 @@ class Surrogate(TrainModule):
         """Normalized autoregressive rollout of ``steps`` frames."""
         outs, made = [], 0
         while made < steps:
-            pred = self.step(window)
+            pred = self.advance(window)
             outs.append(pred)
             made += pred.shape[1]
             window = torch.cat([window, pred], dim=1)[:, -self.in_steps:]
@@ -135,12 +147,12 @@ class Surrogate(TrainModule):
                 rolled = self._march(inputs, self.pushforward_unroll * self.out_steps)
             inputs = torch.cat([inputs, rolled], dim=1)[:, -self.in_steps:]
             chunk = self.pushforward_unroll
-        pred = self.step(inputs)[:, :k]
+        pred = self.advance(inputs)[:, :k]
         start = chunk * self.out_steps
         return relative_l2_loss(pred, target[:, start:start + k])
 
     def validation_step(self, batch: Any) -> Tensor:
-        pred = self.step(self.normalize(batch["inputs"]))
+        pred = self.advance(self.normalize(batch["inputs"]))
         return relative_l2_loss(pred, self.normalize(batch["target"][:, : self.out_steps]))
 
     def predict(self, batch: Any) -> Tensor:
