@@ -44,3 +44,19 @@ def test_threshold_baseline_finds_a_bright_blob_and_fits_k():
     iou = ((pred > 0) & (masks > 0)).sum() / ((pred > 0) | (masks > 0)).sum()
     assert iou > 0.8
     assert float(model.k) >= 3.0  # low k lets noise through; the fit rejects it
+
+
+def test_foreground_weight_is_a_class_weighted_cross_entropy():
+    torch.manual_seed(0)
+    image, mask = torch.randn(2, 1, 16, 16), (torch.rand(2, 16, 16) > 0.9).long()
+    mask[0, 0, 0] = 255  # ignored pixel
+    plain = create_model("unet", in_channels=1, num_classes=2, width=4)
+    weighted = create_model("unet", in_channels=1, num_classes=2, width=4, foreground_weight=5.0)
+    weighted.load_state_dict(plain.state_dict())
+    logits = plain(image)
+    batch = {"image": image, "mask": mask}
+    expected = torch.nn.functional.cross_entropy(logits, mask, weight=torch.tensor([1.0, 5.0]), ignore_index=255)
+    torch.testing.assert_close(weighted.training_step(batch), expected)
+    torch.testing.assert_close(plain.training_step(batch), torch.nn.functional.cross_entropy(logits, mask, ignore_index=255))
+    with pytest.raises(ValueError, match="foreground_weight must be positive"):
+        create_model("gas.gasformer", foreground_weight=0.0)

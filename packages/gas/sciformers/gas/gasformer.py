@@ -34,12 +34,13 @@ class Gasformer(SegmentationModule):
         train_steps: NMF multiplicative updates in training (6).
         eval_steps: NMF multiplicative updates at evaluation (7).
         dropout: dropout before the classifier (0.1).
+        foreground_weight: loss weight of the plume classes (see :class:`SegmentationModule`).
     """
 
     def __init__(self, in_channels: int = 1, num_classes: int = 2, variant: str = "b0", drop_path: float = 0.1,
                  ham_channels: int = 256, channels: int = 256, rank: int = 16, train_steps: int = 6,
-                 eval_steps: int = 7, dropout: float = 0.1) -> None:
-        super().__init__()
+                 eval_steps: int = 7, dropout: float = 0.1, foreground_weight: float = 1.0) -> None:
+        super().__init__(foreground_weight)
         self.in_channels, self.num_classes = in_channels, num_classes
         self.encoder = MixVisionTransformer(in_channels, variant, drop_path)
         self.decoder = LightHamHead(self.encoder.dims, num_classes, ham_channels, channels, rank,

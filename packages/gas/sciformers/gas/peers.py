@@ -32,10 +32,11 @@ class SegFormerB0(SegmentationModule):
     Args:
         in_channels: input channels.
         num_classes: output classes.
+        foreground_weight: loss weight of the plume classes (see :class:`SegmentationModule`).
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 2, **_: Any) -> None:
-        super().__init__()
+    def __init__(self, in_channels: int = 1, num_classes: int = 2, foreground_weight: float = 1.0, **_: Any) -> None:
+        super().__init__(foreground_weight)
         try:
             from transformers import SegformerConfig, SegformerForSemanticSegmentation
         except ImportError as err:  # pragma: no cover - depends on the environment
@@ -67,10 +68,12 @@ class UNet(SegmentationModule):
         in_channels: input channels.
         num_classes: output classes.
         width: base width (22 matches Gasformer-B0's parameter count).
+        foreground_weight: loss weight of the plume classes (see :class:`SegmentationModule`).
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 2, width: int = 22, **_: Any) -> None:
-        super().__init__()
+    def __init__(self, in_channels: int = 1, num_classes: int = 2, width: int = 22, foreground_weight: float = 1.0,
+                 **_: Any) -> None:
+        super().__init__(foreground_weight)
         self.in_channels = in_channels
         widths = [width * 2**i for i in range(5)]
         self.down = nn.ModuleList([DoubleConv(in_channels, widths[0])]

@@ -2,8 +2,10 @@
 
 Batches are ``{"image": (B, C, H, W) float, "mask": (B, H, W) long}`` with ``255`` marking
 pixels to ignore (mmsegmentation's convention). Models return logits ``(B, K, H, W)`` at the
-input size; the loss is plain softmax cross-entropy, as in Gasformer's configs (no class
-weights). ``predict`` returns the arg-max label map as ``uint8``, so a whole test set of label
+input size; the loss is softmax cross-entropy, plain as in Gasformer's configs by default;
+``foreground_weight`` > 1 weights every plume class against the background (a from-scratch
+model on frames where the plume is a few per cent of the pixels otherwise settles on
+"all background"). ``predict`` returns the arg-max label map as ``uint8``, so a whole test set of label
 maps stays small.
 """
 
@@ -25,11 +27,25 @@ def check_image(x: Tensor, in_channels: int, name: str) -> None:
 
 
 class SegmentationModule(TrainModule):
-    """Base class: subclasses implement ``forward(image) -> logits (B, K, H, W)``."""
+    """Base class: subclasses implement ``forward(image) -> logits (B, K, H, W)``.
+
+    Args:
+        foreground_weight: cross-entropy weight of every non-background class (background: 1).
+    """
+
+    def __init__(self, foreground_weight: float = 1.0) -> None:
+        super().__init__()
+        if not foreground_weight > 0:
+            raise ValueError(f"foreground_weight must be positive, got {foreground_weight}")
+        self.foreground_weight = float(foreground_weight)
 
     def training_step(self, batch: dict[str, Tensor]) -> Tensor:
         logits = self(batch["image"])
-        return F.cross_entropy(logits, batch["mask"].long(), ignore_index=IGNORE_INDEX)
+        weight = None
+        if self.foreground_weight != 1.0:
+            weight = torch.full((logits.shape[1],), self.foreground_weight, device=logits.device, dtype=logits.dtype)
+            weight[0] = 1.0
+        return F.cross_entropy(logits, batch["mask"].long(), weight=weight, ignore_index=IGNORE_INDEX)
 
     def predict(self, batch: dict[str, Tensor]) -> Tensor:
         return self(batch["image"]).argmax(1).to(torch.uint8)
