@@ -17,6 +17,7 @@ from sciformers.pde.formats import (
     write_zarr,
 )
 from sciformers.pde.kolmogorov_data import KolmogorovData, generate_kolmogorov, load_kolmogorov
+from sciformers.pde.predict import predict_pde
 
 # The task and its dataset register on import.
 from sciformers.pde import task  # noqa: E402,F401  isort: skip

@@ -1,0 +1,73 @@
+"""``sciformers predict gas``: plume masks for OGI frames with a trained segmentation checkpoint.
+
+Inputs are frames (8- or 16-bit PNG/TIFF, grey or palette RGB) or folders of them. Each frame is
+read as in training (:func:`sciformers.gas.folder.read_frame`, standardised ``(x - 0.5) / 0.25``),
+segmented at its own size, and its label map is written beside it as ``<stem>.mask.png``
+(class indices, the mmsegmentation annotation format). One line per frame:
+``file<TAB>plume_fraction<TAB>mask_file``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from sciformers.core import create_model, load_model_state
+from sciformers.evaluation.datasets import register_predictor
+from sciformers.gas.folder import IMAGE_SUFFIXES, read_frame
+from sciformers.gas.segmentation import SegmentationModule
+
+MASK_SUFFIX = ".mask.png"
+
+
+def load_segmenter(checkpoint: Path | str) -> SegmentationModule:
+    """A trained gas segmentation model from a ``final/`` checkpoint folder."""
+    state, config = load_model_state(checkpoint)
+    model = create_model(config["model"], **config.get("kwargs", {}))
+    if not isinstance(model, SegmentationModule):
+        raise ValueError(f"{checkpoint}: model {config['model']!r} is not a gas segmentation model")
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def frame_files(inputs: list[str]) -> list[Path]:
+    """Frames named directly or found in folders (sorted), our own ``*.mask.png`` outputs skipped."""
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
+                            and not p.name.endswith(MASK_SUFFIX))
+        elif path.is_file():
+            if path.suffix.lower() not in IMAGE_SUFFIXES:
+                raise ValueError(f"{path}: not a frame; expected one of {', '.join(IMAGE_SUFFIXES)}")
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    if not files:
+        raise ValueError(f"no frames ({', '.join(IMAGE_SUFFIXES)}) in {', '.join(inputs)}")
+    return files
+
+
+def predict_gas(checkpoint: Path, inputs: list[str]) -> list[str]:
+    """Segment every frame in ``inputs``; write ``<stem>.mask.png`` beside it; one line per frame."""
+    model = load_segmenter(checkpoint)
+    channels = getattr(model, "in_channels", None)
+    lines = []
+    for path in frame_files(inputs):
+        frame = read_frame(path)
+        if channels is not None and frame.shape[0] != channels:
+            raise ValueError(f"{path}: {frame.shape[0]} channel(s) (grey 1, RGB 3); the checkpoint expects {channels}")
+        image = (torch.from_numpy(frame)[None] - 0.5) / 0.25
+        with torch.no_grad():
+            labels = model.predict({"image": image})[0].numpy().astype(np.uint8)
+        out = path.with_name(path.stem + MASK_SUFFIX)
+        Image.fromarray(labels, mode="L").save(out)
+        lines.append(f"{path}\t{float((labels > 0).mean()):.4f}\t{out}")
+    return lines
+
+
+register_predictor("gas", predict_gas)

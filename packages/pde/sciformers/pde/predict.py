@@ -1,0 +1,79 @@
+"""``sciformers predict pde``: roll a trained surrogate forward from the end of each trajectory.
+
+    sciformers predict pde --checkpoint RUN/checkpoints/factformer/seed0/final traj.nc [steps=16] [variable=vorticity]
+
+Each input (NetCDF, zarr or PDEBench HDF5, read and checked by :mod:`sciformers.pde.formats`)
+holds ``variable(sample, time, x, y)``; the last ``in_steps`` frames of every sample are the
+window, and :meth:`Surrogate.rollout` predicts ``steps`` frames after it. The rollout is written
+beside the input as ``<stem>.rollout.nc`` (same variable, dims and grid; times continue at the
+input's frame spacing). One line per input: ``file<TAB>samples<TAB>steps<TAB>rollout_file``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from sciformers.core import create_model, load_model_state
+from sciformers.evaluation.datasets import register_predictor
+from sciformers.pde.formats import DIMS, _xr, read_dataset, write_netcdf
+from sciformers.pde.surrogate import Surrogate
+
+OPTIONS = {"steps": int, "variable": str}
+
+
+def load_surrogate(checkpoint: Path | str) -> Surrogate:
+    """A trained PDE surrogate (FactFormer, FNO, persistence) from a ``final/`` checkpoint folder."""
+    state, config = load_model_state(checkpoint)
+    model = create_model(config["model"], **config.get("kwargs", {}))
+    if not isinstance(model, Surrogate):
+        raise ValueError(f"{checkpoint}: model {config['model']!r} is not a PDE surrogate")
+    model.load_state_dict(state)
+    return model.eval()
+
+
+def _split(items: list[str]) -> tuple[list[str], dict[str, object]]:
+    """Input paths and ``key=value`` options (``steps``, ``variable``)."""
+    paths, options = [], {"steps": 16, "variable": "vorticity"}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if sep and key in OPTIONS:
+            try:
+                options[key] = OPTIONS[key](value)
+            except ValueError:
+                raise ValueError(f"{item}: {key} must be {OPTIONS[key].__name__}") from None
+        else:
+            paths.append(item)
+    if int(options["steps"]) < 1:  # type: ignore[call-overload]
+        raise ValueError(f"steps={options['steps']}: must be at least 1")
+    if not paths:
+        raise ValueError("no input files; give NetCDF, zarr or PDEBench HDF5 files")
+    return paths, options
+
+
+def predict_pde(checkpoint: Path, inputs: list[str]) -> list[str]:
+    """Roll out every input's trajectories; write ``<stem>.rollout.nc``; one line per input."""
+    paths, options = _split(inputs)
+    steps, variable = int(options["steps"]), str(options["variable"])  # type: ignore[call-overload]
+    model = load_surrogate(checkpoint)
+    lines = []
+    for item in paths:
+        path = Path(item).expanduser()
+        ds = read_dataset(path, variable, min_frames=model.in_steps)
+        window = torch.from_numpy(np.ascontiguousarray(ds[variable].values[:, -model.in_steps:], dtype=np.float32))
+        with torch.no_grad():
+            frames = model.rollout(window, steps).numpy()
+        times = ds["time"].values.astype(float)
+        dt = float(times[-1] - times[-2]) if len(times) > 1 else 1.0
+        coords = {"sample": ds["sample"].values, "time": times[-1] + dt * np.arange(1, steps + 1),
+                  "x": ds["x"].values, "y": ds["y"].values}
+        attrs = {**ds.attrs, "rollout_of": str(path), "rollout_checkpoint": str(checkpoint), "rollout_steps": steps}
+        out = _xr().Dataset({variable: (DIMS, frames)}, coords=coords, attrs=attrs)
+        target = write_netcdf(out, path.with_name(path.name.removesuffix(path.suffix) + ".rollout.nc"))
+        lines.append(f"{path}\t{frames.shape[0]}\t{steps}\t{target}")
+    return lines
+
+
+register_predictor("pde", predict_pde)
