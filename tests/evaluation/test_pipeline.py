@@ -1,11 +1,15 @@
 """The pipeline runner end to end: presets, overrides, records, reports, resume, refusal to overwrite."""
 
 import json
+from types import SimpleNamespace
 
 import pytest
+import yaml
 
 from sciformers.core import ConfigError
 from sciformers.evaluation import RunRecord, get_task, list_pipelines, read_records, resolve, run_pipeline
+from sciformers.evaluation.context import RunContext
+from sciformers.evaluation.pipeline import _prepare_out_dir
 
 FAST = ["train.steps=4", "train.eval_every=2", "data.n_train=60", "data.n_test=23"]
 RECORD_FIELDS = {
@@ -94,3 +98,16 @@ def test_records_round_trip_and_bad_line_names_file(tmp_path):
     (out / "records.jsonl").write_text('{"schema_version": 1}\n')
     with pytest.raises(ValueError, match=r"records\.jsonl:1: not a RunRecord"):
         read_records(out / "records.jsonl")
+
+
+def test_resume_keys_on_task_model_and_seed(tmp_path):
+    """A multi-task pipeline resumes per task: (model, seed) done on one task is not done on another."""
+    out = tmp_path / "run"
+    run_pipeline("attention/listops", overrides=FAST + ["models={}"], out=out, quiet=True)
+    done = _prepare_out_dir(out, yaml.safe_load((out / "config.yaml").read_text()))
+    task = read_records(out / "records.jsonl")[0].task
+    assert done == {(task, "majority", 0)}
+    ctx = SimpleNamespace(done=done)
+    assert RunContext.is_done(ctx, "majority", 0, task=task) and RunContext.is_done(ctx, "majority", 0)
+    assert not RunContext.is_done(ctx, "majority", 0, task="another.task")
+    assert not RunContext.is_done(ctx, "majority", 1, task=task)

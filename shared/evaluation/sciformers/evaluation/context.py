@@ -62,7 +62,7 @@ class RunContext:
         device: ``auto``, ``cpu`` or ``cuda``.
         quiet: no progress bars or messages.
         run_id: id shared by all records of this invocation.
-        done: ``(model, seed)`` pairs already in ``records.jsonl`` (resumed runs skip them).
+        done: ``(task, model, seed)`` already in ``records.jsonl`` (resumed runs skip them).
     """
 
     pipeline: PipelineConfig
@@ -73,7 +73,7 @@ class RunContext:
     device: str
     quiet: bool
     run_id: str
-    done: set[tuple[str, int]] = field(default_factory=set)
+    done: set[tuple[str, str, int]] = field(default_factory=set)
     echo: Callable[[str], None] = print
 
     @property
@@ -88,9 +88,11 @@ class RunContext:
     def seeds(self) -> list[int]:
         return list(self.train.seeds)
 
-    def is_done(self, model: str, seed: int) -> bool:
-        """Whether a resumed run already recorded ``(model, seed)``."""
-        return (model, seed) in self.done
+    def is_done(self, model: str, seed: int, task: str | None = None) -> bool:
+        """Whether a resumed run already recorded ``(model, seed)`` for ``task`` (``None``: for any task)."""
+        if task is not None:
+            return (task, model, seed) in self.done
+        return any((m, s) == (model, seed) for _, m, s in self.done)
 
     def say(self, message: str) -> None:
         """Print a progress line unless quiet."""

@@ -94,7 +94,7 @@ def default_out_dir(name: str) -> Path:
     return Path("runs") / name / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
-def _prepare_out_dir(out: Path, resolved: dict[str, Any]) -> set[tuple[str, int]]:
+def _prepare_out_dir(out: Path, resolved: dict[str, Any]) -> set[tuple[str, str, int]]:
     """Create ``out`` or resume into it; never overwrite another experiment's folder."""
     cfg_file = out / "config.yaml"
     if out.exists() and any(out.iterdir()):
@@ -107,7 +107,7 @@ def _prepare_out_dir(out: Path, resolved: dict[str, Any]) -> set[tuple[str, int]
                 "choose another --out to keep both"
             )
         records = out / "records.jsonl"
-        return {(r.model, r.seed) for r in read_records(records)} if records.is_file() else set()
+        return {(r.task, r.model, r.seed) for r in read_records(records)} if records.is_file() else set()
     out.mkdir(parents=True, exist_ok=True)
     cfg_file.write_text(yaml.safe_dump(resolved, sort_keys=False))
     return set()

@@ -26,7 +26,7 @@ from sciformers.core import Config, cache_dir, create_model
 from sciformers.evaluation.context import RunContext
 from sciformers.evaluation.datasets import DatasetEntry, register_dataset
 from sciformers.evaluation.metrics import list_metrics, register_metric
-from sciformers.evaluation.records import RunRecord, read_records
+from sciformers.evaluation.records import RunRecord
 from sciformers.evaluation.report import plots_default
 from sciformers.evaluation.tasks import TaskSpec, get_task, list_tasks, register_task
 from sciformers.timeseries.classification.classifier import MODEL_NAME, ShapeFormerClassifier, save_classifier
@@ -157,12 +157,6 @@ def dataset_task(dataset: str) -> DatasetTask:
     return task
 
 
-def _done(ctx: RunContext) -> set[tuple[str, str, int]]:
-    """``(task, model, seed)`` already recorded in the run folder (resume skips them)."""
-    records = ctx.out_dir / "records.jsonl"
-    return {(r.task, r.model, r.seed) for r in read_records(records)} if records.is_file() else set()
-
-
 def build_estimator(model: str, kwargs: dict[str, Any], seed: int, ctx: RunContext) -> Any:
     """An unfitted sktime classifier for a pipeline model entry."""
     budget = {"random_state": seed, "num_epochs": ctx.train.epochs or 1, "batch_size": ctx.train.batch_size}
@@ -181,14 +175,13 @@ def run_dataset(task: DatasetTask, ctx: RunContext) -> Iterator[RunRecord]:
     code = {c: i for i, c in enumerate(classes)}
     y_train = np.array([code[c] for c in data.y_train])
     y_test = torch.tensor([code[c] for c in data.y_test])
-    done = _done(ctx)
     stored = _FIGURE_DATA.setdefault((ctx.run_id, task.name), {"classes": classes, "confusion": {},
                                                                  "X_train": X_train})
     ctx.say(f"{task.name}: {data.summary()}")
     entries = [("majority", "majority", {})] + [(n, e.model, dict(e.kwargs)) for n, e in ctx.models.items()]
     for seed in ctx.seeds:  # seeds outermost: an interrupted run still compares every model
         for name, model, kwargs in entries:
-            if (task.name, name, seed) in done:
+            if ctx.is_done(name, seed, task=task.name):
                 continue
             ctx.say(f"{task.name}: fitting {name} (seed {seed})")
             torch.manual_seed(seed)
