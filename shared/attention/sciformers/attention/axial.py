@@ -11,7 +11,8 @@ them axis by axis, costing O(sum_m S_m^2 d + N sum_m S_m d):
    LayerNorm, gated-GELU MLP;
 3. per-axis queries and keys ``q_m = W_q phi_m``, ``k_m = W_k phi_m`` (rotary on the axis
    coordinate), kernel ``kappa_m = q_m k_m^T`` with no softmax and no 1/n factor;
-4. ``kappa_1, kappa_2, ...`` applied to ``v``, each an einsum over its axis;
+4. ``kappa_1, kappa_2, ...`` applied to ``v`` axis by axis (as ``q_m (k_m^T v)`` when the rank is
+   below half the axis length: the same product, cheaper);
 5. output path: GroupNorm per head (no affine), Linear, GELU, Linear.
 """
 
@@ -33,25 +34,29 @@ def _dense(op: Operator) -> Tensor:
     return op[0] @ op[1].transpose(1, 2) if isinstance(op, tuple) else op
 
 
+def _left(op: Operator, z: Tensor) -> Tensor:
+    """``kappa @ z`` for ``z (BH, S, R)``; from the factors as ``q (k^T z)``."""
+    return op[0] @ (op[1].transpose(1, 2) @ z) if isinstance(op, tuple) else op @ z
+
+
+def _right(z: Tensor, op: Operator) -> Tensor:
+    """``z @ kappa^T`` for ``z (BH, L, S)``; from the factors as ``(z k) q^T``."""
+    return (z @ op[1]) @ op[0].transpose(1, 2) if isinstance(op, tuple) else z @ op.transpose(1, 2)
+
+
 def _apply_channel_inner(ops: list[Operator], z: Tensor) -> Tensor:
     """Apply ``kappa_m`` to ``z (B, H, S_1, ..., S_{n-1}, c, S_n)``, a layout in which both outer axes are plain bmm.
 
     The first axis is contracted from the left, ``kappa_1 @ z.view(BH, S_1, -1)``; the last from the
     right, ``z.view(BH, -1, S_n) @ kappa_n^T``; neither needs a copy. A middle axis (3-D) uses einsum.
-    A kernel given by its factors is applied as ``q (k^T z)`` (``(z k) q^T`` on the right), which is
-    the same product and costs ``2r/S`` of the dense one.
+    A kernel given by its factors costs ``2r/S`` of the dense product (associativity, same result).
     """
-    b, h, n = z.shape[0], z.shape[1], len(ops)
-    shape = z.shape
-    z = z.reshape(b * h, *shape[2:])
+    shape, bh, n = z.shape, z.shape[0] * z.shape[1], len(ops)
     if n > 1:
-        z = z.reshape(b * h, shape[2], -1)
-        z = ops[0][0] @ (ops[0][1].transpose(1, 2) @ z) if isinstance(ops[0], tuple) else ops[0] @ z
+        z = _left(ops[0], z.reshape(bh, shape[2], -1))
         for m in range(1, n - 1):
-            z = torch.einsum("bij,bxjr->bxir", _dense(ops[m]), z.reshape(b * h, math.prod(shape[2:2 + m]), shape[2 + m], -1))
-    z = z.reshape(b * h, -1, shape[-1])
-    z = (z @ ops[-1][1]) @ ops[-1][0].transpose(1, 2) if isinstance(ops[-1], tuple) else z @ ops[-1].transpose(1, 2)
-    return z.reshape(shape)
+            z = torch.einsum("bij,bxjr->bxir", _dense(ops[m]), z.reshape(bh, math.prod(shape[2:2 + m]), shape[2 + m], -1))
+    return _right(z.reshape(bh, -1, shape[-1]), ops[-1]).reshape(shape)
 
 
 def factorized_kernel_apply(kernels: list[Tensor], v: Tensor) -> Tensor:
