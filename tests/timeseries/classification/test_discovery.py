@@ -12,6 +12,7 @@ from sciformers.timeseries.classification.discovery import (
     information_gain,
     perceptually_important_points,
     pip_candidates,
+    window_complexity,
 )
 from sciformers.timeseries.classification.planted import PlantedConfig, generate_split
 
@@ -106,6 +107,14 @@ def test_candidate_distances_match_a_loop():
                 best = min(best, np.linalg.norm(c - w) * max(ce_c, ce_w) / min(ce_c, ce_w))
             assert got[k, j] == pytest.approx(best, rel=1e-7)  # eps-guarded ratio
     assert got[0, 0] == pytest.approx(0.0, abs=1e-6) and got[1, 2] == pytest.approx(0.0, abs=1e-6)
+
+
+@pytest.mark.parametrize("length", [2, 5, 30])
+def test_window_complexity_from_prefix_sums_equals_the_definition(length):
+    X = np.random.default_rng(3).standard_normal((2, 3, 30))
+    expected = complexity(np.lib.stride_tricks.sliding_window_view(X, length, axis=-1))
+    # prefix sums round to ~eps * (the series' whole squared-difference sum): tiny windows differ by ~1e-11
+    np.testing.assert_allclose(window_complexity(X, length), expected, rtol=1e-6, atol=1e-9)
 
 
 def iou(a, b):
