@@ -37,12 +37,14 @@ bench: setup
 	$(BIN)/sciformers run attention/throughput --preset bench --out runs/bench/throughput
 	$(BIN)/sciformers run attention/listops --preset bench --out runs/bench/listops
 	OMP_NUM_THREADS=1 $(BIN)/sciformers run crystals/emt_eform --preset bench --out runs/bench/crystals/emt_eform
-	$(BIN)/sciformers run pde/kolmogorov2d --preset bench --out runs/bench/pde/kolmogorov2d
-	$(BIN)/sciformers run pde/kolmogorov2d --preset bench --set data.reynolds=200 --out runs/bench/pde/kolmogorov2d_re200
-	$(BIN)/sciformers run timeseries/uea_classification --preset bench --threads 1 --set train.epochs=20 \
+	$(BIN)/sciformers run pde/kolmogorov2d --preset bench --threads 1 --out runs/bench/pde/km2d_re100
+	$(BIN)/sciformers run pde/kolmogorov2d --preset bench --threads 1 --set data.reynolds=200 --out runs/bench/pde/km2d_re200
+	$(BIN)/sciformers run timeseries/uea_classification --preset bench --threads 1 \
 	  --set 'data.datasets=[BasicMotions, PlantedShapelets, JapaneseVowels, UnitTest]' --out runs/bench/timeseries/uea_5seeds_A
-	$(BIN)/sciformers run timeseries/uea_classification --preset bench --threads 1 --set train.epochs=20 \
+	$(BIN)/sciformers run timeseries/uea_classification --preset bench --threads 1 \
 	  --set 'data.datasets=[ItalyPowerDemand, GunPoint, ArrowHead]' --out runs/bench/timeseries/uea_5seeds_B
+	$(BIN)/sciformers run timeseries/uea_classification --preset bench --threads 1 \
+	  --set 'data.datasets=[OSULeaf, ACSF1, PLAID]' --out runs/bench/timeseries/uea_5seeds_C
 	$(BIN)/sciformers run timeseries/forecast_ettlike --preset bench --out runs/bench/timeseries/forecast_ettlike
 	$(BIN)/sciformers run timeseries/forecast_ettlike --preset bench --set 'data.horizons=[336, 720]' --threads 1 \
 	  --out runs/bench/timeseries/forecast_ettlike_long
@@ -52,7 +54,7 @@ bench: setup
 	OMP_NUM_THREADS=1 $(BIN)/sciformers run genomics/pathogen_reads --preset bench --out runs/bench/genomics/pathogen_reads
 	OMP_NUM_THREADS=1 $(BIN)/sciformers run planning/maze --preset bench --out runs/bench/planning/maze
 	OMP_NUM_THREADS=1 $(BIN)/sciformers run planning/sokoban --preset bench --out runs/bench/planning/sokoban
-	OMP_NUM_THREADS=1 $(BIN)/sciformers run gas/synthetic_ogi --preset bench --out runs/bench/gas/synthetic_ogi
+	$(BIN)/sciformers run gas/synthetic_ogi --preset bench --threads 1 --out runs/bench/gas/synthetic_ogi128
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache
