@@ -37,8 +37,8 @@ bench: setup
 	$(BIN)/sciformers run attention/throughput --preset bench --out runs/bench/throughput
 	$(BIN)/sciformers run attention/listops --preset bench --out runs/bench/listops
 	OMP_NUM_THREADS=1 $(BIN)/sciformers run crystals/emt_eform --preset bench --out runs/bench/crystals/emt_eform
-	$(BIN)/sciformers run pde/kolmogorov2d --preset bench --threads 1 --out runs/bench/pde/km2d_re100
-	$(BIN)/sciformers run pde/kolmogorov2d --preset bench --threads 1 --set data.reynolds=200 --out runs/bench/pde/km2d_re200
+	$(BIN)/sciformers run pde/kolmogorov2d --preset bench --threads 2 --out runs/bench/pde/km2d_re100_t2
+	$(BIN)/sciformers run pde/kolmogorov2d --preset bench --threads 2 --set data.reynolds=200 --out runs/bench/pde/km2d_re200_t2
 	$(BIN)/sciformers run timeseries/uea_classification --preset bench --threads 1 \
 	  --set 'data.datasets=[BasicMotions, PlantedShapelets, JapaneseVowels, UnitTest]' --out runs/bench/timeseries/uea_5seeds_A
 	$(BIN)/sciformers run timeseries/uea_classification --preset bench --threads 1 \
