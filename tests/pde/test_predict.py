@@ -55,7 +55,7 @@ def test_pdebench_input_and_clear_errors(tmp_path, checkpoint):
     short = write_netcdf(_ds(t=2), tmp_path / "short.nc")
     with pytest.raises(ValueError, match="short.nc.*2 time steps"):
         predict_pde(ckpt, [str(short)])
-    with pytest.raises(ValueError, match="steps=x: steps must be int"):
+    with pytest.raises(ValueError, match="steps=x: steps must be a positive integer"):
         predict_pde(ckpt, [str(h5), "steps=x"])
     with pytest.raises(ValueError, match="no input files"):
         predict_pde(ckpt, ["steps=3"])

@@ -21,9 +21,6 @@ from sciformers.evaluation.datasets import register_predictor
 from sciformers.pde.formats import DIMS, _xr, read_dataset, write_netcdf
 from sciformers.pde.surrogate import Surrogate
 
-OPTIONS = {"steps": int, "variable": str}
-
-
 def load_surrogate(checkpoint: Path | str) -> Surrogate:
     """A trained PDE surrogate (FactFormer, FNO, persistence) from a ``final/`` checkpoint folder."""
     state, config = load_model_state(checkpoint)
@@ -34,29 +31,27 @@ def load_surrogate(checkpoint: Path | str) -> Surrogate:
     return model.eval()
 
 
-def _split(items: list[str]) -> tuple[list[str], dict[str, object]]:
-    """Input paths and ``key=value`` options (``steps``, ``variable``)."""
-    paths, options = [], {"steps": 16, "variable": "vorticity"}
+def _split(items: list[str]) -> tuple[list[str], int, str]:
+    """Input paths, ``steps`` (default 16) and ``variable`` (default ``vorticity``) from ``key=value`` items."""
+    paths, steps, variable = [], 16, "vorticity"
     for item in items:
         key, sep, value = item.partition("=")
-        if sep and key in OPTIONS:
-            try:
-                options[key] = OPTIONS[key](value)
-            except ValueError:
-                raise ValueError(f"{item}: {key} must be {OPTIONS[key].__name__}") from None
+        if sep and key == "steps":
+            if not value.isdigit() or int(value) < 1:
+                raise ValueError(f"{item}: steps must be a positive integer")
+            steps = int(value)
+        elif sep and key == "variable":
+            variable = value
         else:
             paths.append(item)
-    if int(options["steps"]) < 1:  # type: ignore[call-overload]
-        raise ValueError(f"steps={options['steps']}: must be at least 1")
     if not paths:
         raise ValueError("no input files; give NetCDF, zarr or PDEBench HDF5 files")
-    return paths, options
+    return paths, steps, variable
 
 
 def predict_pde(checkpoint: Path, inputs: list[str]) -> list[str]:
     """Roll out every input's trajectories; write ``<stem>.rollout.nc``; one line per input."""
-    paths, options = _split(inputs)
-    steps, variable = int(options["steps"]), str(options["variable"])  # type: ignore[call-overload]
+    paths, steps, variable = _split(inputs)
     model = load_surrogate(checkpoint)
     lines = []
     for item in paths:
