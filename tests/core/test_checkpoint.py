@@ -103,3 +103,20 @@ def test_save_model_requires_the_registry_name(tmp_path):
     with pytest.raises(ValueError, match=r"needs config\['model'\]"):
         save_model(tmp_path / "m", TinyRegressor(), {"kwargs": {}})
     assert not (tmp_path / "m").exists()
+
+
+def test_load_model_rebuilds_from_the_registry_and_checks_the_class(tmp_path):
+    from sciformers.core import load_model, register_model
+    from sciformers.core.registry import list_models
+
+    if "core_tests.tiny" not in list_models():
+        register_model("core_tests.tiny")(TinyRegressor)
+    torch.manual_seed(0)
+    model = TinyRegressor(dropout=0.3)
+    save_model(tmp_path / "final", model, {"model": "core_tests.tiny", "kwargs": {"dropout": 0.3}})
+    back = load_model(tmp_path / "final", TinyRegressor)
+    assert isinstance(back, TinyRegressor) and not back.training
+    x = torch.randn(4, 3)
+    assert torch.equal(back.predict([x]), model.eval().predict([x]))
+    with pytest.raises(ValueError, match="checkpoint holds 'core_tests.tiny', not a Linear"):
+        load_model(tmp_path / "final", torch.nn.Linear)

@@ -25,7 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from sciformers.core import FitResult, Trainer, TrainConfig, TrainModule, create_model, load_model_state, save_model
+from sciformers.core import FitResult, Trainer, TrainConfig, TrainModule, load_model, save_model
 from sciformers.crystals.graph import GraphConfig, collate, structure_to_graph
 
 if TYPE_CHECKING:
@@ -177,10 +177,4 @@ class CrystalModel(TrainModule):
             FileNotFoundError: no checkpoint in ``directory``.
             ValueError: the checkpoint holds a model that is not a ``cls``.
         """
-        state, config = load_model_state(directory)
-        name = config.get("model")
-        model = create_model(name, **config.get("kwargs", {}))
-        if not isinstance(model, cls):
-            raise ValueError(f"{directory}: checkpoint holds {name!r}, not a {cls.__name__}")
-        model.load_state_dict(state)
-        return model.eval()
+        return load_model(directory, cls)

@@ -20,7 +20,7 @@ from pydantic import Field
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from sciformers.core import Config, Trainer, cache_dir, create_model, load_model_state
+from sciformers.core import Config, Trainer, cache_dir, load_model
 from sciformers.crystals import emt, io
 from sciformers.crystals.base import GraphDataset
 from sciformers.crystals.graph import GraphConfig, collate, structure_to_graph
@@ -170,9 +170,7 @@ class EMTFormationTask(SupervisedTask):
         assert self._memo is not None
         test = self._memo[1].test
         run_dir = ctx.out_dir / "checkpoints" / record.model / f"seed{record.seed}"
-        state, config = load_model_state(run_dir / "final")
-        module = create_model(config["model"], **config["kwargs"])
-        module.load_state_dict(state)
+        module = load_model(run_dir / "final")
         pred = Trainer(ctx.train, device=ctx.device, seed=record.seed, quiet=True).predict(module, test, collate_fn=collate)
         history_file = run_dir / "checkpoints" / "last" / "state.json"
         history = json.loads(history_file.read_text()).get("history", []) if history_file.is_file() else []

@@ -15,22 +15,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from sciformers.core import create_model, load_model_state
+from sciformers.core import load_model
 from sciformers.evaluation.datasets import register_predictor
 from sciformers.gas.folder import IMAGE_SUFFIXES, read_frame
 from sciformers.gas.segmentation import SegmentationModule
 
 MASK_SUFFIX = ".mask.png"
-
-
-def load_segmenter(checkpoint: Path | str) -> SegmentationModule:
-    """A trained gas segmentation model from a ``final/`` checkpoint folder."""
-    state, config = load_model_state(checkpoint)
-    model = create_model(config["model"], **config.get("kwargs", {}))
-    if not isinstance(model, SegmentationModule):
-        raise ValueError(f"{checkpoint}: model {config['model']!r} is not a gas segmentation model")
-    model.load_state_dict(state)
-    return model.eval()
 
 
 def frame_files(inputs: list[str]) -> list[Path]:
@@ -54,7 +44,7 @@ def frame_files(inputs: list[str]) -> list[Path]:
 
 def predict_gas(checkpoint: Path, inputs: list[str]) -> list[str]:
     """Segment every frame in ``inputs``; write ``<stem>.mask.png`` beside it; one line per frame."""
-    model = load_segmenter(checkpoint)
+    model = load_model(checkpoint, SegmentationModule)
     channels = getattr(model, "in_channels", None)
     lines = []
     for path in frame_files(inputs):

@@ -16,20 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sciformers.core import create_model, load_model_state
+from sciformers.core import load_model
 from sciformers.evaluation.datasets import register_predictor
 from sciformers.pde.formats import DIMS, _xr, read_dataset, write_netcdf
 from sciformers.pde.surrogate import Surrogate
-
-def load_surrogate(checkpoint: Path | str) -> Surrogate:
-    """A trained PDE surrogate (FactFormer, FNO, persistence) from a ``final/`` checkpoint folder."""
-    state, config = load_model_state(checkpoint)
-    model = create_model(config["model"], **config.get("kwargs", {}))
-    if not isinstance(model, Surrogate):
-        raise ValueError(f"{checkpoint}: model {config['model']!r} is not a PDE surrogate")
-    model.load_state_dict(state)
-    return model.eval()
-
 
 def _split(items: list[str]) -> tuple[list[str], int, str]:
     """Input paths, ``steps`` (default 16) and ``variable`` (default ``vorticity``) from ``key=value`` items."""
@@ -52,7 +42,7 @@ def _split(items: list[str]) -> tuple[list[str], int, str]:
 def predict_pde(checkpoint: Path, inputs: list[str]) -> list[str]:
     """Roll out every input's trajectories; write ``<stem>.rollout.nc``; one line per input."""
     paths, steps, variable = _split(inputs)
-    model = load_surrogate(checkpoint)
+    model = load_model(checkpoint, Surrogate)
     lines = []
     for item in paths:
         path = Path(item).expanduser()

@@ -22,7 +22,7 @@ from sciformers.core.registry import (
 
 # --- training: seeding, device, Trainer, checkpoints, distributed ---
 from sciformers.core import distributed
-from sciformers.core.checkpoint import load_checkpoint, load_model_state, save_checkpoint, save_model
+from sciformers.core.checkpoint import load_checkpoint, load_model, load_model_state, save_checkpoint, save_model
 from sciformers.core.device import autocast_context, resolve_device
 from sciformers.core.module import TrainModule
 from sciformers.core.progress import progress_bar

@@ -7,7 +7,8 @@ either the previous or the new checkpoint whole; readers fall back to ``<name>.o
 - training state (:func:`save_checkpoint`): ``model``, ``optimizer`` and ``extra`` tensors
   (RNG states, best weights) in safetensors, everything else in ``state.json``;
 - inference weights (:func:`save_model`): ``model.safetensors`` + ``config.json``, whose
-  ``model`` key names the registry entry so another model's checkpoint is refused.
+  ``model`` key names the registry entry so another model's checkpoint is refused;
+  :func:`load_model` rebuilds that model from the registry and loads its weights.
 """
 
 from __future__ import annotations
@@ -16,11 +17,15 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 from torch.optim import Optimizer
+
+from sciformers.core.registry import create_model
+
+M = TypeVar("M", bound=nn.Module)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -186,3 +191,23 @@ def load_model_state(directory: Path | str, expected_model: str | None = None) -
             f"{directory}: checkpoint is of model {config.get('model')!r}, not {expected_model!r}"
         )
     return load_file(str(found / "model.safetensors")), config
+
+
+def load_model(directory: Path | str, kind: type[M] = nn.Module) -> M:  # type: ignore[assignment]
+    """The model :func:`save_model` wrote: rebuilt from the registry, weights loaded, in eval mode.
+
+    Args:
+        directory: the checkpoint folder.
+        kind: the class the model must be an instance of (e.g. a domain's base class).
+
+    Raises:
+        FileNotFoundError: if ``directory`` holds no model checkpoint.
+        ValueError: if the checkpoint's model is not a ``kind``.
+    """
+    state, config = load_model_state(directory)
+    name = config.get("model")
+    model = create_model(name, **config.get("kwargs", {}))
+    if not isinstance(model, kind):
+        raise ValueError(f"{directory}: checkpoint holds {name!r}, not a {kind.__name__}")
+    model.load_state_dict(state)
+    return model.eval()
