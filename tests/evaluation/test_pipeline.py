@@ -108,6 +108,6 @@ def test_resume_keys_on_task_model_and_seed(tmp_path):
     task = read_records(out / "records.jsonl")[0].task
     assert done == {(task, "majority", 0)}
     ctx = SimpleNamespace(done=done)
-    assert RunContext.is_done(ctx, "majority", 0, task=task) and RunContext.is_done(ctx, "majority", 0)
-    assert not RunContext.is_done(ctx, "majority", 0, task="another.task")
-    assert not RunContext.is_done(ctx, "majority", 1, task=task)
+    assert RunContext.is_done(ctx, task, "majority", 0)
+    assert not RunContext.is_done(ctx, "another.task", "majority", 0)
+    assert not RunContext.is_done(ctx, task, "majority", 1)

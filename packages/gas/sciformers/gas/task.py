@@ -121,7 +121,7 @@ class SyntheticOGITask(SupervisedTask):
         entries += [(name, e.model, {**ctx.model_defaults, **e.kwargs, **extra}, False) for name, e in ctx.models.items()]
         for name, model_name, kwargs, is_baseline in entries:
             for seed in ctx.seeds:
-                if not ctx.is_done(name, seed):
+                if not ctx.is_done(self.name, name, seed):
                     yield from self._run_model(ctx, ev, data, splits, name, model_name, kwargs, seed, is_baseline)
 
     def _run_model(self, ctx: RunContext, ev: OGIEval, data: OGIData, splits: Splits, name: str, model_name: str,

@@ -98,7 +98,7 @@ class PathogenReadsTask(TaskSpec):
         entries += [(name, e.model, {**ctx.model_defaults, **e.kwargs}) for name, e in ctx.models.items()]
         for name, model_name, kwargs in entries:
             for seed in ctx.seeds:
-                if ctx.is_done(name, seed):
+                if ctx.is_done(self.name, name, seed):
                     continue
                 seed_everything(seed)
                 ctx.say(f"{self.name}: {name} (seed {seed})")

@@ -136,7 +136,7 @@ class SimulatedCircuitTask(TaskSpec):
             if model != "poisson" and model not in runners:
                 raise ValueError(f"{self.name}: no runner for model {model!r}; expected one of {sorted(runners)}")
             for seed in ctx.seeds:
-                if ctx.is_done(name, seed):
+                if ctx.is_done(self.name, name, seed):
                     continue
                 seed_everything(seed)
                 t0 = time.perf_counter()

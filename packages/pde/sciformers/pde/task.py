@@ -133,7 +133,7 @@ class KolmogorovTask(SupervisedTask):
         samples = torch.arange(min(2, len(splits.test)))
         for name, spec in resolved.items():
             for seed in ctx.seeds:
-                if not ctx.is_done(name, seed):
+                if not ctx.is_done(self.name, name, seed):
                     yield self._run_model(ctx, splits, name, spec["model"], spec["kwargs"], seed, samples)
 
     def _run_model(self, ctx: RunContext, splits: Splits, name: str, model_name: str, kwargs: dict[str, Any],

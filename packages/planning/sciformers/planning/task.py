@@ -137,7 +137,7 @@ class PlanningTask(TaskSpec):
         }
         for name, respond in peers.items():
             for seed in ctx.seeds:
-                if ctx.is_done(name, seed):
+                if ctx.is_done(self.name, name, seed):
                     continue
                 t0 = time.perf_counter()
                 responses, with_trace = respond(seed)
@@ -147,7 +147,7 @@ class PlanningTask(TaskSpec):
                                  infer_ms_per_sample=1000 * eval_s / len(test))
         for name, entry in ctx.models.items():
             for seed in ctx.seeds:
-                if not ctx.is_done(name, seed):
+                if not ctx.is_done(self.name, name, seed):
                     yield from self._run_model(ctx, ev, name, entry.model, {**ctx.model_defaults, **entry.kwargs},
                                                seed, train, test, tok)
 

@@ -88,11 +88,9 @@ class RunContext:
     def seeds(self) -> list[int]:
         return list(self.train.seeds)
 
-    def is_done(self, model: str, seed: int, task: str | None = None) -> bool:
-        """Whether a resumed run already recorded ``(model, seed)`` for ``task`` (``None``: for any task)."""
-        if task is not None:
-            return (task, model, seed) in self.done
-        return any((m, s) == (model, seed) for _, m, s in self.done)
+    def is_done(self, task: str, model: str, seed: int) -> bool:
+        """Whether a resumed run already recorded ``(task, model, seed)``."""
+        return (task, model, seed) in self.done
 
     def say(self, message: str) -> None:
         """Print a progress line unless quiet."""

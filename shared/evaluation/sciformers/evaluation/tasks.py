@@ -111,7 +111,7 @@ class SupervisedTask(TaskSpec):
         entries += [(name, e.model, {**ctx.model_defaults, **e.kwargs, **extra}, False) for name, e in ctx.models.items()]
         for name, model_name, kwargs, is_baseline in entries:
             for seed in ctx.seeds:
-                if not ctx.is_done(name, seed, task=self.name):
+                if not ctx.is_done(self.name, name, seed):
                     yield self._run_one(ctx, splits, name, model_name, kwargs, seed, is_baseline)
 
     def _run_one(

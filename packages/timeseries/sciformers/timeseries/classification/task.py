@@ -181,7 +181,7 @@ def run_dataset(task: DatasetTask, ctx: RunContext) -> Iterator[RunRecord]:
     entries = [("majority", "majority", {})] + [(n, e.model, dict(e.kwargs)) for n, e in ctx.models.items()]
     for seed in ctx.seeds:  # seeds outermost: an interrupted run still compares every model
         for name, model, kwargs in entries:
-            if ctx.is_done(name, seed, task=task.name):
+            if ctx.is_done(task.name, name, seed):
                 continue
             ctx.say(f"{task.name}: fitting {name} (seed {seed})")
             torch.manual_seed(seed)

@@ -88,7 +88,7 @@ class ExpandingWindowTask(TaskSpec):
         entries += [(name, e.model, {**ctx.model_defaults, **e.kwargs}) for name, e in ctx.models.items()]
         for name, model_name, kwargs in entries:
             for seed in ctx.seeds:
-                if not ctx.is_done(name, seed):
+                if not ctx.is_done(self.name, name, seed):
                     ctx.say(f"{self.name}: {name} (seed {seed})")
                     yield self._run_one(ctx, cfg, y, name, model_name, kwargs, seed)
 

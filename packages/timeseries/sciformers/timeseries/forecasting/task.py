@@ -115,7 +115,7 @@ class LongHorizonTask(TaskSpec):
         entries += [(name, e.model, {**ctx.model_defaults, **e.kwargs}) for name, e in ctx.models.items()]
         for seed in ctx.seeds:  # seeds outermost: a partial run already compares every model
             for name, model_name, kwargs in entries:
-                if not ctx.is_done(name, seed):
+                if not ctx.is_done(self.name, name, seed):
                     yield self._run_one(ctx, cfg, data, name, model_name, kwargs, seed)
 
     def _run_one(

@@ -95,7 +95,7 @@ class ThroughputTask(TaskSpec):
                 if causal and not spec.causal:
                     continue
                 label = f"{name}-causal" if causal else name
-                if ctx.is_done(label, seed):
+                if ctx.is_done(self.name, label, seed):
                     continue
                 lengths = [n for n in cfg.lengths if n <= cfg.caps.get(name, n)]
                 metrics: dict[str, float] = {}
