@@ -123,6 +123,13 @@ class ComFormer(CrystalModel):
         return self.head(pooled).squeeze(-1)
 
 
+def _only_variant(variant: str, kwargs: dict[str, Any]) -> str:
+    """Pop ``kwargs["variant"]``; a registry entry fixes its variant, so any other is an error."""
+    if kwargs.pop("variant", variant) != variant:
+        raise ValueError(f"crystals.{variant} is the {variant} variant; use create_model('crystals.<variant>')")
+    return variant
+
+
 @register_model("crystals.icomformer")
 class IComFormer(ComFormer):
     """iComFormer (invariant, lattice-angle edge layer); see :class:`ComFormer` for arguments."""
@@ -130,9 +137,7 @@ class IComFormer(ComFormer):
     registry_name = "crystals.icomformer"
 
     def __init__(self, **kwargs: Any) -> None:
-        if kwargs.pop("variant", "icomformer") != "icomformer":
-            raise ValueError("crystals.icomformer is the icomformer variant; use create_model('crystals.<variant>')")
-        super().__init__(variant="icomformer", **kwargs)
+        super().__init__(variant=_only_variant("icomformer", kwargs), **kwargs)
 
 
 @register_model("crystals.ecomformer")
@@ -142,6 +147,4 @@ class EComFormer(ComFormer):
     registry_name = "crystals.ecomformer"
 
     def __init__(self, **kwargs: Any) -> None:
-        if kwargs.pop("variant", "ecomformer") != "ecomformer":
-            raise ValueError("crystals.ecomformer is the ecomformer variant; use create_model('crystals.<variant>')")
-        super().__init__(variant="ecomformer", **kwargs)
+        super().__init__(variant=_only_variant("ecomformer", kwargs), **kwargs)
