@@ -18,6 +18,7 @@ def test_run_report_predict(tmp_path, capsys):
     assert main(["run", "attention/listops", "--out", str(out), "--quiet", "--seed", "1"] + FAST) == 0
     printed = capsys.readouterr().out
     assert f"report:  {out / 'report.md'}" in printed
+    assert f"records: {out / 'records.jsonl'}" in printed and (out / "records.jsonl").is_file()
     assert main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
     assert (tmp_path / "rep" / "report.html").is_file()
     ckpt = out / "checkpoints" / "softmax" / "seed1" / "final"

@@ -88,7 +88,8 @@ def _run(args: argparse.Namespace) -> None:
     else:
         result = run_pipeline(args.pipeline, preset=args.preset, overrides=args.overrides, out=args.out,
                               device=args.device, seed=args.seed, quiet=args.quiet)
-    print(f"records: {result.out_dir / 'records.jsonl'}")
+    records = result.out_dir / "records.jsonl"  # quickstart: one folder, and one records file, per pipeline
+    print(f"records: {records if records.is_file() else result.out_dir / '<pipeline>' / 'records.jsonl'}")
     print(f"report:  {result.report_md}")
     print(f"         {result.report_html}")
 
