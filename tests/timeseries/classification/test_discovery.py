@@ -90,14 +90,15 @@ def test_information_gain_matches_naive_on_random_rows():
         assert gain[k] == pytest.approx(naive_information_gain(d[k], is_class[k]), abs=1e-12)
 
 
-def test_candidate_distances_match_a_loop():
+@pytest.mark.parametrize("window", [4, 40])  # 40: the search spans the whole series
+def test_candidate_distances_match_a_loop(window):
     rng = np.random.default_rng(2)
     series = rng.standard_normal((3, 30))
-    length, window = 6, 4
+    length = 6
     windows = np.lib.stride_tricks.sliding_window_view(series, length, axis=-1)
-    cands = np.stack([series[0, 5:11], series[2, 20:26]])
-    starts = np.array([5, 20])
-    got = candidate_distances(windows, complexity(windows), cands, starts, window)
+    cands = np.stack([series[0, 5:11], series[2, 20:26], series[1, 0:6]])
+    starts = np.array([5, 20, 0])
+    got = candidate_distances(series, complexity(windows), cands, starts, window)
     for k, (c, s) in enumerate(zip(cands, starts)):
         for j in range(3):
             best = np.inf
@@ -105,8 +106,17 @@ def test_candidate_distances_match_a_loop():
                 w = series[j, p:p + length]
                 ce_c, ce_w = complexity(c), complexity(w)
                 best = min(best, np.linalg.norm(c - w) * max(ce_c, ce_w) / min(ce_c, ce_w))
-            assert got[k, j] == pytest.approx(best, rel=1e-7)  # eps-guarded ratio
+            assert got[k, j] == pytest.approx(best, rel=1e-7, abs=1e-6)  # eps-guarded ratio; expansion rounding
     assert got[0, 0] == pytest.approx(0.0, abs=1e-6) and got[1, 2] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_candidate_distances_keep_ties_between_equal_windows():
+    series = np.tile(np.sin(np.linspace(0, 6, 40)), (4, 1))  # four identical series: IG must see a tie
+    series[3] += 1.0
+    length = 7
+    windows = np.lib.stride_tricks.sliding_window_view(series, length, axis=-1)
+    got = candidate_distances(series, complexity(windows), series[:1, 10:17], np.array([10]), 3)
+    assert got[0, 0] == got[0, 1] == got[0, 2] < got[0, 3]
 
 
 @pytest.mark.parametrize("length", [2, 5, 30])

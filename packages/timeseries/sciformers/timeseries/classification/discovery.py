@@ -176,13 +176,19 @@ def information_gain(distances: np.ndarray, is_class: np.ndarray) -> tuple[np.nd
 
 
 def candidate_distances(
-    windows: np.ndarray, ce_windows: np.ndarray, cands: np.ndarray, starts: np.ndarray, window: int,
+    series: np.ndarray, ce_windows: np.ndarray, cands: np.ndarray, starts: np.ndarray, window: int,
 ) -> np.ndarray:
     """CID-Euclidean distance of candidates of one length and channel to every series.
 
+    The squared distance is expanded as ``||c||^2 + ||w||^2 - 2 <c, w>``, with the two window
+    reductions taken over strided views of each candidate's search segment (``2 window + L - 1``
+    points per series), so no ``(N, K, Q, L)`` array is built. Equal windows give equal distances
+    (the same products in the same order); the expansion's rounding is about ``1e-16 (||c||^2 +
+    ||w||^2)``, so a candidate's distance to its own source window is ~1e-8 of its norm, not 0.
+
     Args:
-        windows: ``(N, P, L)`` all length-L subsequences of the channel in each training series.
-        ce_windows: ``(N, P)`` their complexity estimates.
+        series: ``(N, T)`` the channel in each training series.
+        ce_windows: ``(N, P)`` complexity estimates of its ``P = T - L + 1`` windows.
         cands: ``(K, L)`` candidate values.
         starts: ``(K,)`` candidate starts; only starts within ``+-window`` are searched.
         window: the half-width of the position-constrained search.
@@ -190,17 +196,18 @@ def candidate_distances(
     Returns:
         ``(K, N)``: the minimum over allowed starts of ``||c - w|| * CID(c, w)``.
     """
-    n_pos = windows.shape[1]
-    if 2 * window + 1 >= n_pos:  # every start is within reach of some candidate: take all, mask
-        pos = np.broadcast_to(np.arange(n_pos), (len(starts), n_pos))
-    else:  # only the 2w+1 starts around each candidate (clipping repeats an end: harmless for a min)
-        pos = np.clip(starts[:, None] + np.arange(-window, window + 1), 0, n_pos - 1)
-    allowed = np.abs(pos - starts[:, None]) <= window  # (K, Q)
-    w = windows[:, pos]  # (N, K, Q, L)
-    sq = ((w - cands[None, :, None]) ** 2).sum(-1)
-    ce_c, ce_w = complexity(cands)[None, :, None], ce_windows[:, pos]
+    n_pos = ce_windows.shape[1]
+    offsets = np.arange(-window, window + 1)
+    padded = np.pad(series, ((0, 0), (window, window)))  # segment k starts at starts[k] - window
+    segments = padded[:, starts[:, None] + np.arange(len(offsets) + cands.shape[1] - 1)]  # (N, K, Q + L - 1)
+    views = sliding_window_view(segments, cands.shape[1], axis=-1)  # (N, K, Q, L), no copy
+    sq = (np.einsum("kl,kl->k", cands, cands)[None, :, None] + np.einsum("nkql,nkql->nkq", views, views)
+          - 2.0 * np.einsum("nkql,kl->nkq", views, cands))
+    pos = starts[:, None] + offsets  # (K, Q)
+    allowed = (pos >= 0) & (pos < n_pos)
+    ce_c, ce_w = complexity(cands)[None, :, None], ce_windows[:, np.clip(pos, 0, n_pos - 1)]
     ratio = np.maximum(ce_c, ce_w) / (np.minimum(ce_c, ce_w) + _EPS)
-    dist = np.where(allowed[None], np.sqrt(sq) * ratio, np.inf)
+    dist = np.where(allowed[None], np.sqrt(np.maximum(sq, 0.0)) * ratio, np.inf)
     return dist.min(-1).T
 
 
@@ -217,7 +224,7 @@ def discover_shapelets(
         window: half-width of the position-constrained search (README's ``window_size``).
         pip_ratio: PIPs per series as a fraction of its length (``num_pip``).
         min_pips: minimum number of PIPs (the reference uses 5).
-        block_floats: candidates are scored in blocks of about this many floats of windows.
+        block_floats: candidates are scored in blocks of about this many floats of search segments.
 
     Returns:
         ``num_classes * num_shapelets`` shapelets (fewer if a class has too few candidates),
@@ -244,18 +251,16 @@ def discover_shapelets(
     table = np.array(rows, dtype=np.int64).reshape(-1, 4)
     gains, gaps = np.zeros(len(table)), np.zeros(len(table))
     for length in np.unique(table[:, 3] - table[:, 2]):
-        windows = sliding_window_view(X, int(length), axis=-1)  # (N, C, P, L)
         ce = window_complexity(X, int(length))  # (N, C, P)
         for ch in range(c):
             sel = np.flatnonzero((table[:, 3] - table[:, 2] == length) & (table[:, 1] == ch))
-            per_cand = n * min(2 * window + 1, t - length + 1) * length
-            chunk = max(1, block_floats // per_cand)
+            chunk = max(1, block_floats // (n * (2 * window + length)))
             for block in np.array_split(sel, max(1, int(np.ceil(len(sel) / chunk)))):
                 if len(block) == 0:
                     continue
                 s_idx, starts = table[block, 0], table[block, 2]
-                cands = windows[s_idx, ch, starts]
-                dist = candidate_distances(windows[:, ch], ce[:, ch], cands, starts, window)
+                cands = X[s_idx[:, None], ch, starts[:, None] + np.arange(length)]
+                dist = candidate_distances(X[:, ch], ce[:, ch], cands, starts, window)
                 gains[block], gaps[block] = information_gain(dist, y[None, :] == y[s_idx][:, None])
     return select_shapelets(X, y, table, gains, gaps, num_shapelets)
 
