@@ -40,9 +40,16 @@ def test_smoke_pipeline_writes_records_report_and_checkpoints(tmp_path):
     assert "planted_shapelets_confusion" in report and "planted_shapelets_shapelets" in report
     ckpt = out / "checkpoints" / "timeseries.shapeformer" / "PlantedShapelets" / "seed0"
     assert json.loads((ckpt / "config.json").read_text())["model"] == "timeseries.shapeformer"
-    # resuming into the same folder re-runs nothing
+    saved = json.loads((out / "predictions" / "timeseries.planted_shapelets" / "timeseries.shapeformer_seed0.json")
+                       .read_text())
+    assert sum(p == t for p, t in zip(saved["y_pred"], saved["y_true"])) / 30 == pytest.approx(
+        shapeformer.metrics["accuracy"])
+    # resuming into the same folder re-runs nothing, and its report still draws the saved figures
+    (out / "report.md").unlink()
     again = run_pipeline("timeseries/uea_classification", overrides=FAST, out=out, quiet=True)
     assert len(again.records) == 5
+    report = (out / "report.md").read_text()
+    assert "planted_shapelets_confusion" in report and "planted_shapelets_shapelets" in report
 
 
 def test_unknown_dataset_is_a_config_error_naming_the_key():

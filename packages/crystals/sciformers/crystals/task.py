@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -127,7 +127,6 @@ class EMTFormationTask(SupervisedTask):
     collate = staticmethod(collate)
 
     def __init__(self) -> None:
-        self._out_dirs: list[Path] = []
         self._memo: tuple[str, Splits] | None = None
 
     def load(self, data: Config) -> Splits:
@@ -156,7 +155,6 @@ class EMTFormationTask(SupervisedTask):
 
     def run(self, ctx: RunContext) -> Iterator[RunRecord]:
         """The shared supervised loop; after each model, its test predictions and curves for the plots."""
-        self._out_dirs.append(ctx.out_dir)
         try:
             for record in super().run(ctx):
                 if record.model != self.baseline:
@@ -179,19 +177,20 @@ class EMTFormationTask(SupervisedTask):
         (folder / f"{record.model}_seed{record.seed}.json").write_text(json.dumps({
             "y_true": self.targets(test).tolist(), "y_pred": torch.as_tensor(pred).double().tolist(), "history": history}))
 
-    def _artifacts(self, model: str, seed: int) -> dict[str, Any] | None:
-        for out in reversed(self._out_dirs):
+    @staticmethod
+    def _artifacts(model: str, seed: int, run_dirs: Sequence[Path]) -> dict[str, Any] | None:
+        for out in reversed(run_dirs):
             f = out / "predictions" / f"{model}_seed{seed}.json"
             if f.is_file():
                 return json.loads(f.read_text())
         return None
 
-    def plots(self, records: list[RunRecord]) -> dict[str, Any]:
+    def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         """The MAE bar chart, a parity plot per model (first seed) and validation-loss curves."""
         figures: dict[str, Any] = {"mae_mev": metric_bar_plot(records, "mae_mev", self.baseline)}
         found = {}
         for r in sorted(records, key=lambda r: r.seed):
-            if r.model != self.baseline and r.model not in found and (a := self._artifacts(r.model, r.seed)):
+            if r.model != self.baseline and r.model not in found and (a := self._artifacts(r.model, r.seed, run_dirs)):
                 found[r.model] = a
         if not found:
             return figures

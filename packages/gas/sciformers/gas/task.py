@@ -18,7 +18,7 @@ import math
 import statistics
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -217,7 +217,7 @@ class SyntheticOGITask(SupervisedTask):
                            "latency_ms at batch 1 on the run's device.")
         return [table]
 
-    def plots(self, records: list[RunRecord]) -> dict[str, Any]:
+    def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         figures: dict[str, Any] = {}
         if any(k.startswith("pod_") for r in records for k in r.metrics):
             figures[f"pod_{self.name.split('.')[-1]}"] = pod_figure(records, self.baseline, self.name)

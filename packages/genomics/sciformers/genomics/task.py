@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -222,7 +223,7 @@ class PathogenReadsTask(TaskSpec):
                                    + ", ".join(f"seed {s}: k={k}" for s, k in sorted(self.artifacts["kmer_k"].items())))
         return tables
 
-    def plots(self, records: list[RunRecord]) -> dict[str, Any]:
+    def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         figs: dict[str, Any] = {}
         if self.artifacts.get("curves"):
             figs["loss_curves"] = loss_curve_plot(self.artifacts["curves"])

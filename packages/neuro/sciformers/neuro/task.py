@@ -10,7 +10,8 @@ connectivity, the CCG connectivity, ridge the behaviour decoding, homogeneous Po
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from pathlib import Path
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -296,7 +297,7 @@ class SimulatedCircuitTask(TaskSpec):
 
     # -- report --------------------------------------------------------------------------------------
 
-    def plots(self, records: list[RunRecord]) -> dict[str, Any]:
+    def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         figs = {"bits_per_spike": plots.metric_bars(records, "bits_per_spike", self.baseline)}
         figs |= plots.figures(self.figures)
         return figs

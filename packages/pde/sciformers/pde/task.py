@@ -14,7 +14,7 @@ import statistics
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -209,7 +209,7 @@ class KolmogorovTask(SupervisedTask):
                  "valid_time in flow time units (correlation with the truth ≥ 0.9); timings are wall clock on this machine."]
         return [Table(title="Kolmogorov flow: rollout error by horizon", columns=columns, rows=rows, notes=notes)]
 
-    def plots(self, records: list[RunRecord]) -> dict[str, Any]:
+    def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         figs: dict[str, Any] = {"error_growth": _error_growth(records, self.baseline)}
         folder = self._fields.get(records[0].run_id) if records else None
         if folder is not None and folder.is_dir():

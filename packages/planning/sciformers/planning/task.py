@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -243,7 +243,7 @@ class PlanningTask(TaskSpec):
 
     # -- report ----------------------------------------------------------------------------
 
-    def plots(self, records: list[RunRecord]) -> dict[str, Any]:
+    def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         figs: dict[str, Any] = {"pct_optimal": metric_bar_plot(records, "pct_optimal", self.baseline)}
         if any(k.startswith("pct_optimal_n") for r in records for k in r.metrics):
             figs["pct_optimal_vs_train_size"] = size_curve_figure(records)

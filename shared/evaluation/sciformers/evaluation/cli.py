@@ -99,7 +99,8 @@ def _report(args: argparse.Namespace) -> None:
     if not files:
         raise FileNotFoundError(f"no records.jsonl under {', '.join(map(str, args.dirs))}")
     records = [r for f in files for r in read_records(f)]
-    md, html = write_report(records, args.out or args.dirs[0], title="sciformers report")
+    md, html = write_report(records, args.out or args.dirs[0], title="sciformers report",
+                            run_dirs=sorted({f.parent for f in files}))
     print(f"report:  {md}\n         {html}")
 
 

@@ -162,5 +162,6 @@ def run_quickstart(out: Path | None = None, *, device: str = "auto", quiet: bool
     for name in list_pipelines():
         result = run_pipeline(name, preset="smoke", out=out / name, device=device, quiet=quiet, echo=echo)
         records.extend(result.records)
-    md, html = write_report(records, out, title="sciformers quickstart: every smoke pipeline")
+    md, html = write_report(records, out, title="sciformers quickstart: every smoke pipeline",
+                            run_dirs=[out / name for name in list_pipelines()])
     return RunResult(out_dir=out, records=records, report_md=md, report_html=html)

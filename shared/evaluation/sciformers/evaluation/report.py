@@ -13,7 +13,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import matplotlib
 
@@ -132,10 +132,12 @@ def _provenance(records: list[RunRecord]) -> list[str]:
     ]
 
 
-def write_report(records: list[RunRecord], out_dir: Path, title: str) -> tuple[Path, Path]:
+def write_report(records: list[RunRecord], out_dir: Path, title: str,
+                 run_dirs: Sequence[Path] | None = None) -> tuple[Path, Path]:
     """Write ``report.md``, ``report.html`` and ``plots/*.png`` for ``records`` into ``out_dir``.
 
-    Records are grouped by (pipeline, task); each task supplies its tables and plots.
+    Records are grouped by (pipeline, task); each task supplies its tables and plots, the plots
+    from ``run_dirs`` (the folders the records came from; ``[out_dir]`` by default).
     """
     from sciformers.evaluation.tasks import get_task
 
@@ -157,7 +159,7 @@ def write_report(records: list[RunRecord], out_dir: Path, title: str) -> tuple[P
         for table in task.tables(rs):
             md.append(_markdown_table(table))
             body.append(_html_table(table))
-        for stem, fig in task.plots(rs).items():
+        for stem, fig in task.plots(rs, [out_dir] if run_dirs is None else run_dirs).items():
             name = f"{pipeline.replace('/', '_')}_{stem}.png"
             buf = io.BytesIO()
             fig.savefig(buf, format="png", dpi=110)

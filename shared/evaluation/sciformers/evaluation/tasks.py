@@ -12,7 +12,7 @@ import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 from torch import Tensor
 from torch.utils.data import Dataset
@@ -64,8 +64,12 @@ class TaskSpec(ABC):
         """Report tables: by default every model beside the baseline, mean ± std over seeds."""
         return tables_default(records, self.baseline)
 
-    def plots(self, records: list[RunRecord]) -> dict[str, Any]:
-        """Matplotlib figures for the report, keyed by a file stem: by default the primary metric."""
+    def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
+        """Matplotlib figures for the report, keyed by a file stem: by default the primary metric.
+
+        ``run_dirs`` are the run folders the records were read from: figures drawn from what
+        :meth:`run` wrote there (predictions, shapelets) appear in a report of an old run too.
+        """
         return plots_default(records, self.baseline, self.metrics[0] if self.metrics else None)
 
 

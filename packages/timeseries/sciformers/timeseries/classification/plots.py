@@ -11,15 +11,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def shapelet_figure(X: np.ndarray, classes: list[str], shapelets: list[dict[str, Any]], title: str,
+def shapelet_figure(classes: list[str], shapelets: list[dict[str, Any]], title: str,
                     max_classes: int = 8) -> plt.Figure:
     """The best shapelet of each class drawn on the training series it was cut from.
 
     Args:
-        X: padded training series ``(N, C, T)``.
         classes: class names indexed by the shapelets' integer labels.
-        shapelets: dicts with ``label``, ``series``, ``channel``, ``start``, ``end``, ``values``,
-            ``info_gain``, best first within each class.
+        shapelets: dicts with ``label``, ``channel``, ``start``, ``end``, ``values``, ``info_gain``
+            and ``source`` (the channel of the padded training series it was cut from), best first
+            within each class.
         title: figure title.
         max_classes: at most this many panels.
     """
@@ -34,8 +34,7 @@ def shapelet_figure(X: np.ndarray, classes: list[str], shapelets: list[dict[str,
         ax.axis("off")
     for ax, label in zip(axes.flat, labels):
         s = best[label]
-        series = X[s["series"], s["channel"]]
-        ax.plot(series, color="0.6", lw=1)
+        ax.plot(s["source"], color="0.6", lw=1)
         ax.plot(np.arange(s["start"], s["end"]), s["values"], color="C3", lw=2)
         ax.axvspan(s["start"], s["end"] - 1, color="C3", alpha=0.12)
         ax.set_title(f"{classes[label]}: ch {s['channel']}, IG {s['info_gain']:.2f}", fontsize=8)

@@ -11,11 +11,12 @@ comes from each model's ``kwargs``. No model ever sees the test split before pre
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -92,8 +93,9 @@ def load_dataset(name: str, data: UEAData) -> ClassificationData:
     return load_shipped(name)
 
 
-# figures of the current process, keyed by (run_id, task): report plots need them, records cannot hold them
-_FIGURE_DATA: dict[tuple[str, str], dict[str, Any]] = {}
+def predictions_file(run_dir: Path, task: str, model: str, seed: int) -> Path:
+    """``<run>/predictions/<task>/<model>_seed<seed>.json``: what the report's figures are drawn from."""
+    return run_dir / "predictions" / task / f"{model}_seed{seed}.json"
 
 
 class DatasetTask(TaskSpec):
@@ -115,15 +117,27 @@ class DatasetTask(TaskSpec):
     def run(self, ctx: RunContext) -> Iterator[RunRecord]:
         yield from run_dataset(self, ctx)
 
-    def plots(self, records: list[RunRecord]) -> dict[str, Any]:
+    def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
+        """Accuracy bars; from the run folders' predictions, confusion matrices (summed over seeds) and
+        the first seed's discovered shapelets."""
         figures = plots_default(records, self.baseline, self.metrics[0])
-        stored = _FIGURE_DATA.get((records[-1].run_id, self.name))
-        if stored:
-            figures["confusion"] = confusion_figure(stored["confusion"], stored["classes"],
-                                                    f"{self.dataset}: confusion (summed over seeds)")
-            if stored.get("shapelets"):
-                figures["shapelets"] = shapelet_figure(stored["X_train"], stored["classes"], stored["shapelets"],
-                                                       f"{self.dataset}: best discovered shapelet per class")
+        confusion: dict[str, np.ndarray] = {}
+        classes: list[str] = []
+        shapelets: list[dict[str, Any]] = []
+        for r in sorted(records, key=lambda r: r.seed):
+            files = [f for d in run_dirs if (f := predictions_file(d, self.name, r.model, r.seed)).is_file()]
+            if not files:
+                continue
+            saved = json.loads(files[-1].read_text())
+            classes = saved["classes"]
+            cm = confusion_matrix(saved["y_true"], saved["y_pred"], labels=np.arange(len(classes)))
+            confusion[r.model] = confusion.get(r.model, 0) + cm
+            shapelets = shapelets or saved.get("shapelets", [])
+        if confusion:
+            figures["confusion"] = confusion_figure(confusion, classes, f"{self.dataset}: confusion (summed over seeds)")
+        if shapelets:
+            figures["shapelets"] = shapelet_figure(classes, shapelets,
+                                                   f"{self.dataset}: best discovered shapelet per class")
         stem = self.name.split(".", 1)[1]  # one pipeline holds many datasets: keep their files apart
         return {f"{stem}_{key}": fig for key, fig in figures.items()}
 
@@ -175,8 +189,6 @@ def run_dataset(task: DatasetTask, ctx: RunContext) -> Iterator[RunRecord]:
     code = {c: i for i, c in enumerate(classes)}
     y_train = np.array([code[c] for c in data.y_train])
     y_test = torch.tensor([code[c] for c in data.y_test])
-    stored = _FIGURE_DATA.setdefault((ctx.run_id, task.name), {"classes": classes, "confusion": {},
-                                                                 "X_train": X_train})
     ctx.say(f"{task.name}: {data.summary()}")
     entries = [("majority", "majority", {})] + [(n, e.model, dict(e.kwargs)) for n, e in ctx.models.items()]
     for seed in ctx.seeds:  # seeds outermost: an interrupted run still compares every model
@@ -202,12 +214,14 @@ def run_dataset(task: DatasetTask, ctx: RunContext) -> Iterator[RunRecord]:
                 n_params = count_params(est)
             eval_s = time.perf_counter() - t1
             labels = scores.argmax(-1) if scores.dim() == 2 else scores
-            cm = confusion_matrix(y_test.numpy(), labels.numpy(), labels=np.arange(len(classes)))
-            stored["confusion"][name] = stored["confusion"].get(name, 0) + cm
+            saved: dict[str, Any] = {"classes": classes, "y_true": y_test.tolist(), "y_pred": labels.tolist()}
             if isinstance(est, ShapeFormerClassifier):
                 save_classifier(est, ctx.out_dir / "checkpoints" / name / task.dataset / f"seed{seed}")
-                stored.setdefault("shapelets", [
-                    {**s, "series": sh.series} for s, sh in zip(est.network_kwargs_["shapelets"], est.shapelets_)])
+                saved["shapelets"] = [{**s, "series": sh.series, "source": X_train[sh.series, sh.channel].tolist()}
+                                      for s, sh in zip(est.network_kwargs_["shapelets"], est.shapelets_)]
+            target = predictions_file(ctx.out_dir, task.name, name, seed)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(saved))
             yield ctx.record(
                 task=task, model=name, seed=seed, n_params=n_params,
                 metrics={m.name: m(scores, y_test) for m in task.metric_objects()},

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -196,7 +196,7 @@ class LongHorizonTask(TaskSpec):
             ))
         return tables
 
-    def plots(self, records: list[RunRecord]) -> dict[str, Any]:
+    def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         figures = {"error_vs_horizon": error_vs_horizon_plot(records, self.baseline)}
         samples = self._samples.get(records[0].run_id) if records else None
         if samples and samples["forecasts"]:

@@ -9,7 +9,8 @@ subprocesses (see :mod:`kernel_timing`). FLOPs per token (D = H·d): softmax ≈
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Iterator, Literal
+from pathlib import Path
+from typing import Any, Iterator, Literal, Sequence
 
 import matplotlib.pyplot as plt
 import torch
@@ -147,7 +148,7 @@ class ThroughputTask(TaskSpec):
                                     ["variant"] + [f"N={n}" for n in lengths], rows, notes))
         return tables
 
-    def plots(self, records: list[RunRecord]) -> dict[str, Any]:
+    def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         figures = {}
         for what, ylabel in (("tok_s", "tokens / s"), ("peak_mb", "peak extra MiB")):
             modes = [m for m in ("fwd", "fwdbwd") if _series(records, m, what)]
