@@ -21,10 +21,12 @@ from sciformers.timeseries.classification.data import (  # noqa: E402
     load_ts,
     load_ts_pair,
     pad_panel,
+    read_ts,
     validate_panel,
 )
 from sciformers.timeseries.classification.discovery import Shapelet, discover_shapelets, information_gain  # noqa: E402
 from sciformers.timeseries.classification.peers import convtran, dtw_1nn, minirocket  # noqa: E402
+from sciformers.timeseries.classification.predict import predict_timeseries  # noqa: E402
 from sciformers.timeseries.classification.planted import PlantedConfig, generate_split, planted_dataset  # noqa: E402
 from sciformers.timeseries.classification.shapeformer import ShapeFormer, ShapeletFilter  # noqa: E402
 from sciformers.timeseries.classification.task import UEAData, task_name  # noqa: E402
@@ -50,6 +52,8 @@ __all__ = [
     "minirocket",
     "pad_panel",
     "planted_dataset",
+    "predict_timeseries",
+    "read_ts",
     "save_classifier",
     "task_name",
     "validate_panel",

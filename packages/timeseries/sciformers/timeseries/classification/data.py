@@ -157,33 +157,50 @@ def load_shipped(name: str) -> ClassificationData:
     return ClassificationData(name, *parts["train"], *parts["test"], source=f"sktime.datasets.{SHIPPED[name]}")
 
 
-def load_ts(path: str | Path, allow_unequal: bool | None = None) -> tuple[list[np.ndarray], np.ndarray]:
-    """A user's ``.ts`` file through sktime's ``load_from_tsfile``.
+def read_ts(path: str | Path, allow_unequal: bool | None = None) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """A ``.ts`` file through sktime's reader: its series, and its labels when it has them.
 
     Args:
         path: the file.
         allow_unequal: accept series of different lengths; ``None`` trusts the header's
             ``@equalLength`` declaration.
 
+    Returns:
+        ``(X, y)``: a list of ``(C, T_i)`` arrays and the labels as strings, or ``None`` for a
+        file declaring ``@classLabel false``.
+
     Raises:
         FileNotFoundError: if the file is missing.
-        ValueError: for a malformed file (sktime's message, prefixed with the path), a file
-            without class labels, or data that fails :func:`validate_panel`.
+        ValueError: for a malformed file (sktime's message, prefixed with the path) or data that
+            fails :func:`validate_panel`.
     """
-    from sktime.datasets import load_from_tsfile
+    from sktime.datasets import load_from_tsfile_to_dataframe
 
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such .ts file")
     try:
-        X, y = load_from_tsfile(str(path), return_data_type="nested_univ")
+        frame = load_from_tsfile_to_dataframe(str(path), return_separate_X_and_y=False)
     except Exception as err:  # sktime raises IOError / its own parse errors
         raise ValueError(f"{path}: not a valid .ts file: {err}") from None
+    labels = frame.pop("class_vals").to_numpy() if "class_vals" in frame else None
     if allow_unequal is None:
-        header = path.read_text(errors="replace").lower()
-        allow_unequal = "@equallength false" in header
-    X = panel_to_list(X, str(path))
-    return X, validate_panel(X, y, str(path), allow_unequal=allow_unequal)
+        allow_unequal = "@equallength false" in path.read_text(errors="replace").lower()
+    X = panel_to_list(frame, str(path))
+    y = validate_panel(X, labels if labels is not None else np.zeros(len(X)), str(path), allow_unequal)
+    return X, (y if labels is not None else None)
+
+
+def load_ts(path: str | Path, allow_unequal: bool | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """A user's labelled ``.ts`` file (see :func:`read_ts`).
+
+    Raises:
+        ValueError: as :func:`read_ts`, and for a file without class labels.
+    """
+    X, y = read_ts(path, allow_unequal)
+    if y is None:
+        raise ValueError(f"{path}: the file has no class labels (@classLabel false); training and scoring need them")
+    return X, y
 
 
 def load_ts_pair(name: str, train: str | Path, test: str | Path) -> ClassificationData:
