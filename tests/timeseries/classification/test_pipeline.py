@@ -38,6 +38,8 @@ def test_smoke_pipeline_writes_records_report_and_checkpoints(tmp_path):
     report = (out / "report.md").read_text()
     assert "timeseries.planted_shapelets" in report and "timeseries.shapeformer" in report
     assert "planted_shapelets_confusion" in report and "planted_shapelets_shapelets" in report
+    summary = report.split("## timeseries/uea_classification: summary")[1].split("\n## ")[0]
+    assert "| planted_shapelets | " in summary and "| mean over 1 | " in summary
     ckpt = out / "checkpoints" / "timeseries.shapeformer" / "PlantedShapelets" / "seed0"
     assert json.loads((ckpt / "config.json").read_text())["model"] == "timeseries.shapeformer"
     saved = json.loads((out / "predictions" / "timeseries.planted_shapelets" / "timeseries.shapeformer_seed0.json")

@@ -151,7 +151,18 @@ def write_report(records: list[RunRecord], out_dir: Path, title: str,
     if not records:
         md.append("No records.")
         body.append("<p>No records.</p>")
+    summarised: set[str] = set()
     for (pipeline, task_name), rs in sorted(groups.items()):
+        umbrella = rs[0].config.get("task")
+        if pipeline not in summarised and umbrella and umbrella not in {t for _, t in groups}:
+            # a pipeline whose task fans out into sub-tasks (one per dataset): its own cross-task tables first
+            summarised.add(pipeline)
+            everything = [r for r in records if r.pipeline == pipeline]
+            md += [f"## {pipeline}: summary", ""]
+            body.append(f"<h2>{html.escape(pipeline)}: summary</h2>")
+            for table in get_task(umbrella).tables(everything):
+                md.append(_markdown_table(table))
+                body.append(_html_table(table))
         task = get_task(task_name)
         md += [f"## {pipeline}", "", task.description, ""] + [f"- {p}" for p in _provenance(rs)] + [""]
         body.append(f"<h2>{html.escape(pipeline)}</h2><p>{html.escape(task.description)}</p><ul>"

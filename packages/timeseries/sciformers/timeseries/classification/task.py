@@ -14,7 +14,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import statistics
 import time
+from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -28,7 +30,7 @@ from sciformers.evaluation.context import RunContext
 from sciformers.evaluation.datasets import DatasetEntry, register_dataset
 from sciformers.evaluation.metrics import list_metrics, register_metric
 from sciformers.evaluation.records import RunRecord
-from sciformers.evaluation.report import plots_default
+from sciformers.evaluation.report import Table, mean_std, plots_default
 from sciformers.evaluation.tasks import TaskSpec, get_task, list_tasks, register_task
 from sciformers.timeseries.classification.classifier import MODEL_NAME, ShapeFormerClassifier, save_classifier
 from sciformers.timeseries.classification.data import SHIPPED, ClassificationData, load_shipped, load_ts_pair, pad_panel
@@ -158,6 +160,34 @@ class UEAClassificationTask(TaskSpec):
         assert isinstance(ctx.data, UEAData)
         for dataset in ctx.data.datasets:
             yield from dataset_task(dataset).run(ctx)
+
+    def tables(self, records: list[RunRecord]) -> list[Table]:
+        """Accuracy per dataset and model, mean ± std over seeds with the ratio to the majority class,
+        and the mean over the datasets on which every model has the same number of seeds."""
+        acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        for r in records:
+            acc[r.task][r.model].append(r.metrics["accuracy"])
+        models = list(dict.fromkeys(r.model for r in records if r.model != self.baseline)) + [self.baseline]
+        rows, complete = [], []
+        for task, by_model in acc.items():
+            base = statistics.fmean(by_model[self.baseline]) if by_model[self.baseline] else None
+            seeds = {len(by_model[m]) for m in models}
+            row = [task.split(".", 1)[1]]
+            for m in models:
+                values = by_model[m]
+                cell = "{:.3f} ± {:.3f}".format(*mean_std(values)) if values else "–"
+                if values and base:
+                    cell += f" ({statistics.fmean(values) / base:.2f}×)"
+                row.append(cell + (f" [n={len(values)}]" if values and len(seeds) > 1 else ""))
+            rows.append(row)
+            if len(seeds) == 1 and 0 not in seeds:
+                complete.append(by_model)
+        if complete:
+            rows.append([f"mean over {len(complete)}"] + [f"{statistics.fmean(statistics.fmean(c[m]) for c in complete):.3f}"
+                                                          for m in models])
+        notes = ["accuracy, mean ± std over seeds (n=k: a model with fewer seeds than the others); in brackets the "
+                 "ratio to the majority class; the mean row covers the datasets on which every model has as many seeds."]
+        return [Table("Accuracy per dataset", ["dataset"] + models, rows, notes)]
 
 
 def dataset_task(dataset: str) -> DatasetTask:
