@@ -43,8 +43,10 @@ bench: setup
 	  --set 'data.datasets=[BasicMotions, PlantedShapelets, JapaneseVowels, UnitTest]' --out runs/bench/timeseries/uea_5seeds_A
 	$(BIN)/sciformers run timeseries/uea_classification --preset bench --threads 1 \
 	  --set 'data.datasets=[ItalyPowerDemand, GunPoint, ArrowHead]' --out runs/bench/timeseries/uea_5seeds_B
-	$(BIN)/sciformers run timeseries/uea_classification --preset bench --threads 1 \
+	$(BIN)/sciformers run timeseries/uea_classification --preset bench --threads 2 \
 	  --set 'data.datasets=[OSULeaf, ACSF1, PLAID]' --out runs/bench/timeseries/uea_5seeds_C
+	$(BIN)/sciformers report runs/bench/timeseries/uea_5seeds_A runs/bench/timeseries/uea_5seeds_B \
+	  runs/bench/timeseries/uea_5seeds_C --out runs/bench/timeseries/uea_5seeds
 	$(BIN)/sciformers run timeseries/forecast_ettlike --preset bench --out runs/bench/timeseries/forecast_ettlike
 	$(BIN)/sciformers run timeseries/forecast_ettlike --preset bench --set 'data.horizons=[336, 720]' --threads 1 \
 	  --out runs/bench/timeseries/forecast_ettlike_long
