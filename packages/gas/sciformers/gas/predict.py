@@ -16,30 +16,11 @@ import torch
 from PIL import Image
 
 from sciformers.core import load_model
-from sciformers.evaluation.datasets import register_predictor
+from sciformers.evaluation.datasets import input_files, register_predictor
 from sciformers.gas.folder import IMAGE_SUFFIXES, read_frame
 from sciformers.gas.segmentation import SegmentationModule
 
 MASK_SUFFIX = ".mask.png"
-
-
-def frame_files(inputs: list[str]) -> list[Path]:
-    """Frames named directly or found in folders (sorted), our own ``*.mask.png`` outputs skipped."""
-    files: list[Path] = []
-    for item in inputs:
-        path = Path(item).expanduser()
-        if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES
-                            and not p.name.endswith(MASK_SUFFIX))
-        elif path.is_file():
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
-                raise ValueError(f"{path}: not a frame; expected one of {', '.join(IMAGE_SUFFIXES)}")
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
-    if not files:
-        raise ValueError(f"no frames ({', '.join(IMAGE_SUFFIXES)}) in {', '.join(inputs)}")
-    return files
 
 
 def predict_gas(checkpoint: Path, inputs: list[str]) -> list[str]:
@@ -47,7 +28,7 @@ def predict_gas(checkpoint: Path, inputs: list[str]) -> list[str]:
     model = load_model(checkpoint, SegmentationModule)
     channels = getattr(model, "in_channels", None)
     lines = []
-    for path in frame_files(inputs):
+    for path in input_files(inputs, IMAGE_SUFFIXES, "frame", skip=lambda p: p.name.endswith(MASK_SUFFIX)):
         frame = read_frame(path)
         if channels is not None and frame.shape[0] != channels:
             raise ValueError(f"{path}: {frame.shape[0]} channel(s) (grey 1, RGB 3); the checkpoint expects {channels}")

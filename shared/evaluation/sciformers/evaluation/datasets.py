@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from sciformers.core import Config, import_all_domains, import_domain
 
@@ -66,6 +66,36 @@ def register_predictor(domain: str, predictor: Predictor) -> Predictor:
         raise ValueError(f"a predictor for {domain!r} is already registered")
     _PREDICTORS[domain] = predictor
     return predictor
+
+
+def input_files(inputs: list[str], suffixes: Sequence[str], what: str, skip: Callable[[Path], bool] = lambda _: False,
+                ) -> list[Path]:
+    """A predictor's input files: those named directly, and those in named folders (sorted).
+
+    Args:
+        inputs: files or folders from the command line.
+        suffixes: accepted file suffixes (lower case, with the dot).
+        what: what one file is, for errors (``frame``, ``.ts file``).
+        skip: files of a folder to leave out (a predictor's own outputs).
+
+    Raises:
+        FileNotFoundError: for a path that does not exist.
+        ValueError: for a named file of another type, or when no file is found.
+    """
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item).expanduser()
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.suffix.lower() in suffixes and not skip(p))
+        elif path.is_file():
+            if path.suffix.lower() not in suffixes:
+                raise ValueError(f"{path}: not a {what}; expected {', '.join(suffixes)}")
+            files.append(path)
+        else:
+            raise FileNotFoundError(f"{path}: no such file or folder")
+    if not files:
+        raise ValueError(f"no {what} found ({', '.join(suffixes)}) in {', '.join(inputs)}")
+    return files
 
 
 def get_predictor(domain: str) -> Predictor:

@@ -15,29 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from sciformers.evaluation.datasets import register_predictor
+from sciformers.evaluation.datasets import input_files, register_predictor
 from sciformers.timeseries.classification.classifier import load_classifier
 from sciformers.timeseries.classification.data import pad_panel, read_ts
 
 PREDICTIONS_SUFFIX = ".predictions.csv"
-
-
-def ts_files(inputs: list[str]) -> list[Path]:
-    """``.ts`` files named directly or found in folders (sorted)."""
-    files: list[Path] = []
-    for item in inputs:
-        path = Path(item).expanduser()
-        if path.is_dir():
-            files += sorted(path.glob("*.ts"))
-        elif path.is_file():
-            if path.suffix.lower() != ".ts":
-                raise ValueError(f"{path}: not a .ts file")
-            files.append(path)
-        else:
-            raise FileNotFoundError(f"{path}: no such file or folder")
-    if not files:
-        raise ValueError(f"no .ts files in {', '.join(inputs)}")
-    return files
 
 
 def predict_timeseries(checkpoint: Path, inputs: list[str]) -> list[str]:
@@ -46,7 +28,7 @@ def predict_timeseries(checkpoint: Path, inputs: list[str]) -> list[str]:
     channels, length = int(clf.network_kwargs_["channels"]), int(clf.series_length_)
     classes = [str(c) for c in clf.classes_]
     lines = []
-    for path in ts_files(inputs):
+    for path in input_files(inputs, (".ts",), ".ts file"):
         X, y = read_ts(path, allow_unequal=True)
         if X[0].shape[0] != channels:
             raise ValueError(f"{path}: {X[0].shape[0]} channel(s); the checkpoint was trained on {channels}")
