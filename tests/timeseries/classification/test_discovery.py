@@ -149,8 +149,9 @@ def test_discovery_is_deterministic_and_non_overlapping():
     cfg = PlantedConfig(seed=1, n_train=24)
     train = generate_split(cfg, cfg.n_train, 1)
     a = discover_shapelets(train.X, train.y, num_shapelets=3, window=10)
-    b = discover_shapelets(train.X.copy(), train.y.copy(), num_shapelets=3, window=10)
-    assert [(s.series, s.channel, s.start, s.end) for s in a] == [(s.series, s.channel, s.start, s.end) for s in b]
+    b = discover_shapelets(train.X.copy(), train.y.copy(), num_shapelets=3, window=10, n_jobs=3)  # threads: same
+    assert [(s.series, s.channel, s.start, s.end, s.info_gain) for s in a] == [
+        (s.series, s.channel, s.start, s.end, s.info_gain) for s in b]
     for cls in range(cfg.classes):
         kept = [s for s in a if s.label == cls]
         gains = [s.info_gain for s in kept]

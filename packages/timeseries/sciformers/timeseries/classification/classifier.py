@@ -57,6 +57,7 @@ class ShapeFormerClassifier(BaseDeepClassifierPytorch):
         weight_decay: RAdam weight decay (paper code: 5e-4).
         verbose: print the loss per epoch.
         random_state: seeds weights and batch order.
+        n_jobs: threads for shapelet discovery (``-1``: every core); the shapelets do not depend on it.
 
     Examples:
         >>> from sktime.datasets import load_basic_motions
@@ -74,6 +75,7 @@ class ShapeFormerClassifier(BaseDeepClassifierPytorch):
         "capability:multivariate": True,
         "capability:unequal_length": True,
         "capability:random_state": True,
+        "capability:multithreading": True,
         "property:randomness": "stochastic",
     }
 
@@ -81,7 +83,7 @@ class ShapeFormerClassifier(BaseDeepClassifierPytorch):
         self, num_shapelets: int = 3, discovery_window: int = 20, pip_ratio: float = 0.2, scan_window: int = 50,
         dim: int = 128, generic_dim: int = 48, heads: int = 4, ffn_dim: int = 256, dropout: float = 0.4,
         num_epochs: int = 200, batch_size: int = 8, lr: float = 0.05, min_lr: float = 1e-3,
-        weight_decay: float = 5e-4, verbose: bool = False, random_state: int | None = None,
+        weight_decay: float = 5e-4, verbose: bool = False, random_state: int | None = None, n_jobs: int = 1,
     ) -> None:
         self.num_shapelets = num_shapelets
         self.discovery_window = discovery_window
@@ -94,6 +96,7 @@ class ShapeFormerClassifier(BaseDeepClassifierPytorch):
         self.dropout = dropout
         self.min_lr = min_lr
         self.weight_decay = weight_decay
+        self.n_jobs = n_jobs
         super().__init__(
             num_epochs=num_epochs, batch_size=batch_size, optimizer="RAdam",
             optimizer_kwargs={"weight_decay": weight_decay}, lr=lr, verbose=verbose, random_state=random_state,
@@ -113,7 +116,8 @@ class ShapeFormerClassifier(BaseDeepClassifierPytorch):
     def _build_network(self, X: np.ndarray, y: np.ndarray) -> ShapeFormer:
         """Offline Shapelet Discovery on the training series, then the network."""
         codes = np.asarray(y)
-        self.shapelets_ = discover_shapelets(X, codes, self.num_shapelets, self.discovery_window, self.pip_ratio)
+        self.shapelets_ = discover_shapelets(X, codes, self.num_shapelets, self.discovery_window, self.pip_ratio,
+                                             n_jobs=self.n_jobs)
         self.network_kwargs_ = {
             "shapelets": shapelet_specs(self.shapelets_), "channels": int(X.shape[1]), "length": int(X.shape[2]),
             "num_classes": int(len(np.unique(codes))), "dim": self.dim, "generic_dim": self.generic_dim,

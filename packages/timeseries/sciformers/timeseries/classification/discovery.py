@@ -21,6 +21,8 @@ perfectly) go to the widest separation gap (Ye and Keogh 2009), then to the earl
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -211,9 +213,42 @@ def candidate_distances(
     return dist.min(-1).T
 
 
+def score_candidates(
+    X: np.ndarray, y: np.ndarray, table: np.ndarray, length: int, window: int, block_floats: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Information gain and separation gap of every candidate of one length.
+
+    Args:
+        X: training series ``(N, C, T)``.
+        y: class codes ``(N,)``.
+        table: all candidates as rows ``(series, channel, start, end)``.
+        length: the candidate length scored here.
+        window: half-width of the position-constrained search.
+        block_floats: candidates are scored in blocks of about this many floats of search segments.
+
+    Returns:
+        ``(rows, gains, gaps)``: the table rows of this length and their scores.
+    """
+    n, c, _ = X.shape
+    ce = window_complexity(X, length)  # (N, C, P)
+    rows = np.flatnonzero(table[:, 3] - table[:, 2] == length)
+    gains, gaps = np.zeros(len(rows)), np.zeros(len(rows))
+    chunk = max(1, block_floats // (n * (2 * window + length)))
+    for ch in range(c):
+        sel = np.flatnonzero(table[rows, 1] == ch)
+        for block in np.array_split(sel, max(1, int(np.ceil(len(sel) / chunk)))):
+            if len(block) == 0:
+                continue
+            s_idx, starts = table[rows[block], 0], table[rows[block], 2]
+            cands = X[s_idx[:, None], ch, starts[:, None] + np.arange(length)]
+            dist = candidate_distances(X[:, ch], ce[:, ch], cands, starts, window)
+            gains[block], gaps[block] = information_gain(dist, y[None, :] == y[s_idx][:, None])
+    return rows, gains, gaps
+
+
 def discover_shapelets(
     X: np.ndarray, y: np.ndarray, num_shapelets: int = 3, window: int = 20, pip_ratio: float = 0.2,
-    min_pips: int = 5, block_floats: int = 2_000_000,
+    min_pips: int = 5, block_floats: int = 2_000_000, n_jobs: int = 1,
 ) -> list[Shapelet]:
     """Offline Shapelet Discovery on training series.
 
@@ -225,6 +260,8 @@ def discover_shapelets(
         pip_ratio: PIPs per series as a fraction of its length (``num_pip``).
         min_pips: minimum number of PIPs (the reference uses 5).
         block_floats: candidates are scored in blocks of about this many floats of search segments.
+        n_jobs: threads scoring candidate lengths at once (numpy releases the GIL in the distance
+            reductions); ``-1`` uses every core. The result does not depend on it.
 
     Returns:
         ``num_classes * num_shapelets`` shapelets (fewer if a class has too few candidates),
@@ -250,18 +287,11 @@ def discover_shapelets(
         rows += [(sc // c, sc % c, s, e) for s, e in pip_candidates(order[sc])]
     table = np.array(rows, dtype=np.int64).reshape(-1, 4)
     gains, gaps = np.zeros(len(table)), np.zeros(len(table))
-    for length in np.unique(table[:, 3] - table[:, 2]):
-        ce = window_complexity(X, int(length))  # (N, C, P)
-        for ch in range(c):
-            sel = np.flatnonzero((table[:, 3] - table[:, 2] == length) & (table[:, 1] == ch))
-            chunk = max(1, block_floats // (n * (2 * window + length)))
-            for block in np.array_split(sel, max(1, int(np.ceil(len(sel) / chunk)))):
-                if len(block) == 0:
-                    continue
-                s_idx, starts = table[block, 0], table[block, 2]
-                cands = X[s_idx[:, None], ch, starts[:, None] + np.arange(length)]
-                dist = candidate_distances(X[:, ch], ce[:, ch], cands, starts, window)
-                gains[block], gaps[block] = information_gain(dist, y[None, :] == y[s_idx][:, None])
+    lengths = [int(v) for v in np.unique(table[:, 3] - table[:, 2])]
+    workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
+    with ThreadPoolExecutor(workers) as pool:
+        for idx, gain, gap in pool.map(lambda L: score_candidates(X, y, table, L, window, block_floats), lengths):
+            gains[idx], gaps[idx] = gain, gap
     return select_shapelets(X, y, table, gains, gaps, num_shapelets)
 
 

@@ -204,8 +204,8 @@ def dataset_task(dataset: str) -> DatasetTask:
 def build_estimator(model: str, kwargs: dict[str, Any], seed: int, ctx: RunContext) -> Any:
     """An unfitted sktime classifier for a pipeline model entry."""
     budget = {"random_state": seed, "num_epochs": ctx.train.epochs or 1, "batch_size": ctx.train.batch_size}
-    if model == MODEL_NAME:
-        return ShapeFormerClassifier(**{**budget, "verbose": False, **kwargs})
+    if model == MODEL_NAME:  # discovery gets the run's threads (--threads)
+        return ShapeFormerClassifier(**{**budget, "verbose": False, "n_jobs": torch.get_num_threads(), **kwargs})
     return create_model(model, **{**budget, **kwargs})
 
 
