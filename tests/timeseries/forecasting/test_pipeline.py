@@ -38,6 +38,11 @@ def test_smoke_run_writes_records_report_and_plots(tmp_path):
     assert "plots/timeseries_forecast_ettlike_error_vs_horizon.png" in md
     assert "plots/timeseries_forecast_ettlike_forecasts.png" in md
     assert (out / "plots" / "timeseries_forecast_ettlike_forecasts.png").stat().st_size > 1000
+    # a report written later from the run folder draws the forecasts too (they are kept in predictions/)
+    from sciformers.evaluation.cli import main
+
+    main(["report", str(out), "--out", str(tmp_path / "later")])
+    assert (tmp_path / "later" / "plots" / "timeseries_forecast_ettlike_forecasts.png").stat().st_size > 1000
 
 
 def test_user_csv_goes_through_the_same_protocol(tmp_path):

@@ -9,6 +9,7 @@ computed on the standardised series over all test windows, steps and variates.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -103,9 +104,6 @@ class LongHorizonTask(TaskSpec):
     data_card = "ettlike.md"
     data_schema = LongHorizonConfig
 
-    def __init__(self) -> None:
-        self._samples: dict[str, dict[str, Any]] = {}  # run_id -> test windows and forecasts for the plot
-
     def run(self, ctx: RunContext) -> Iterator[RunRecord]:
         cfg = ctx.data
         assert isinstance(cfg, LongHorizonConfig)
@@ -147,23 +145,11 @@ class LongHorizonTask(TaskSpec):
             save_model(run_dir / "final", module, {"model": model_name, "kwargs": {
                 **kwargs, "seq_len": cfg.seq_len, "pred_len": horizon, "n_vars": len(data.columns)}})
             if seed == ctx.seeds[0] and horizon == cfg.horizons[0]:
-                self._keep_samples(ctx.run_id, name, test, pred, cfg.plot_windows, data.columns)
+                save_windows(ctx.out_dir, self.name, name, test, pred, cfg.plot_windows, data.columns)
         return ctx.record(
             task=self, model=name, seed=seed, n_params=n_params, metrics=metrics, fit_s=fit_s, eval_s=eval_s,
             infer_ms_per_sample=1000.0 * eval_s / max(n_test, 1), higher_is_better={k: False for k in metrics},
         )
-
-    def _keep_samples(self, run_id: str, name: str, test: WindowDataset, pred: torch.Tensor, k: int,
-                      columns: list[str]) -> None:
-        if k == 0:
-            return
-        store = self._samples.setdefault(run_id, {"forecasts": {}, "columns": columns})
-        idx = np.linspace(0, len(test) - 1, k).round().astype(int)
-        if "x" not in store:
-            store["x"] = torch.stack([test[i]["x"] for i in idx]).numpy()
-            store["y"] = torch.stack([test[i]["y"] for i in idx]).numpy()
-            store["windows"] = idx.tolist()
-        store["forecasts"][name] = pred[idx].numpy()
 
     # -- report -------------------------------------------------------------------------------
 
@@ -197,11 +183,36 @@ class LongHorizonTask(TaskSpec):
         return tables
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
+        """Error against horizon; the first seed's forecasts of a few test windows, from the run folders."""
         figures = {"error_vs_horizon": error_vs_horizon_plot(records, self.baseline)}
-        samples = self._samples.get(records[0].run_id) if records else None
-        if samples and samples["forecasts"]:
+        samples: dict[str, Any] = {"forecasts": {}}
+        for model in dict.fromkeys(r.model for r in records):
+            files = [f for d in run_dirs if (f := windows_file(d, self.name, model)).is_file()]
+            if files:
+                saved = json.loads(files[-1].read_text())
+                samples |= {k: np.asarray(v) if k in ("x", "y") else v for k, v in saved.items() if k != "forecast"}
+                samples["forecasts"][model] = np.asarray(saved["forecast"])
+        if samples["forecasts"]:
             figures["forecasts"] = forecast_plot(samples)
         return figures
+
+
+def windows_file(run_dir: Path, task: str, model: str) -> Path:
+    """``<run>/predictions/<task>/<model>_windows.json``: the plotted test windows and one model's forecasts."""
+    return run_dir / "predictions" / task / f"{model}_windows.json"
+
+
+def save_windows(run_dir: Path, task: str, model: str, test: WindowDataset, pred: torch.Tensor, k: int,
+                 columns: list[str]) -> None:
+    """Keep ``k`` evenly spaced test windows (lookback, truth) and ``model``'s forecasts of them for the report."""
+    if k == 0:
+        return
+    idx = np.linspace(0, len(test) - 1, k).round().astype(int)
+    target = windows_file(run_dir, task, model)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({
+        "columns": columns, "windows": idx.tolist(), "x": torch.stack([test[i]["x"] for i in idx]).tolist(),
+        "y": torch.stack([test[i]["y"] for i in idx]).tolist(), "forecast": pred[idx].tolist()}))
 
 
 LONG_HORIZON = register_task(LongHorizonTask())
