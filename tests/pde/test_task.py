@@ -9,6 +9,7 @@ import torch
 pytest.importorskip("neuralop")
 
 from sciformers.evaluation import run_pipeline  # noqa: E402
+from sciformers.evaluation.cli import main  # noqa: E402
 from sciformers.pde.metrics import correlation_per_frame, rel_l2_per_horizon, valid_time  # noqa: E402
 from sciformers.pde.task import WindowDataset  # noqa: E402
 
@@ -61,4 +62,6 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     assert "plots/pde_kolmogorov2d_error_growth.png" in report
     assert "plots/pde_kolmogorov2d_rollout_fields.png" in report
     assert (out / "plots" / "pde_kolmogorov2d_rollout_fields.png").is_file()
+    main(["report", str(out), "--out", str(tmp_path / "later")])  # a later report redraws the fields from disk
+    assert (tmp_path / "later" / "plots" / "pde_kolmogorov2d_rollout_fields.png").is_file()
     assert (out / "checkpoints" / "factformer" / "seed0" / "final").is_dir()

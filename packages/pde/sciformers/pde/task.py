@@ -77,9 +77,6 @@ class KolmogorovTask(SupervisedTask):
     data_card = "kolmogorov2d.md"
     data_schema = KolmogorovData
 
-    def __init__(self) -> None:
-        self._fields: dict[str, Path] = {}  # run_id -> saved example rollouts for the field plot
-
     # -- data -------------------------------------------------------------------------------
 
     def load(self, data: Config) -> Splits:
@@ -176,7 +173,6 @@ class KolmogorovTask(SupervisedTask):
         folder = ctx.out_dir / "rollouts"
         folder.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(folder / f"{name}.npz", pred=pred.numpy(), target=target.numpy())
-        self._fields[ctx.run_id] = folder
 
     # -- report -----------------------------------------------------------------------------
 
@@ -211,9 +207,9 @@ class KolmogorovTask(SupervisedTask):
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         figs: dict[str, Any] = {"error_growth": _error_growth(records, self.baseline)}
-        folder = self._fields.get(records[0].run_id) if records else None
-        if folder is not None and folder.is_dir():
-            figs["rollout_fields"] = _field_figure(folder, self.baseline)
+        folders = [d / "rollouts" for d in run_dirs if any((d / "rollouts").glob("*.npz"))]
+        if folders:  # the example rollouts each model saved in its run folder
+            figs["rollout_fields"] = _field_figure(folders[-1], self.baseline)
         return figs
 
 
