@@ -7,6 +7,7 @@ import json
 import numpy as np
 
 from sciformers.evaluation import run_pipeline
+from sciformers.evaluation.cli import main
 from sciformers.gas.folder import write_image_folder
 
 
@@ -30,6 +31,9 @@ def test_smoke_pipeline_synthetic(tmp_path):
     assert "Results: gas.synthetic_ogi" in report and "Results: gas.synthetic_ogi_low_flow" in report
     assert "plume_iou" in report and "gasformer" in report and "threshold (baseline)" in report
     assert (out / "checkpoints" / "gasformer" / "seed0" / "final" / "model.safetensors").is_file()
+    assert "plots/gas_synthetic_ogi_examples.png" in report  # in-distribution test frames, outlined
+    main(["report", str(out), "--out", str(tmp_path / "later")])  # redrawn later from predictions/
+    assert (tmp_path / "later" / "plots" / "gas_synthetic_ogi_examples.png").is_file()
 
 
 def test_pipeline_on_an_image_folder(tmp_path):

@@ -80,7 +80,6 @@ class SyntheticOGITask(SupervisedTask):
         where = f"under the '{shift}' generator shift" if shift else "in distribution"
         self.description = (f"Methane plume segmentation in synthetic 8-bit OGI frames (advection-diffusion plume, "
                             f"Beer-Lambert contrast, uncooled camera), tested {where}; models trained from scratch.")
-        self._examples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._declared_classes = 2
 
     # -- data ---------------------------------------------------------------------------------
@@ -156,7 +155,7 @@ class SyntheticOGITask(SupervisedTask):
             gen = data.generator(shift) if data.path is None else None
             scores = task.score_all(pred, test, gen, ev) | {"latency_ms": latency}
             if task is self and ev.n_examples and seed == ctx.seeds[0]:
-                self._keep_examples(name, test, pred, ev.n_examples)
+                self._save_examples(ctx.out_dir, name, test, pred, ev.n_examples)
             yield ctx.record(task=task, model=name, seed=seed, n_params=n_params, metrics=scores, fit_s=fit_s,
                              eval_s=eval_s, train_samples_per_s=samples_per_s,
                              infer_ms_per_sample=1000.0 * eval_s / max(len(test), 1),
@@ -196,15 +195,21 @@ class SyntheticOGITask(SupervisedTask):
                 times.append(1000.0 * (time.perf_counter() - t))
         return statistics.median(times)
 
-    def _keep_examples(self, name: str, test: Dataset, pred: Tensor, n: int) -> None:
-        """Keep ``n`` test frames with visible plumes (evenly spread) for the report figure."""
+    def _examples_file(self, run_dir: Path, model: str) -> Path:
+        return run_dir / "predictions" / self.name / f"{model}_examples.npz"
+
+    def _save_examples(self, run_dir: Path, name: str, test: Dataset, pred: Tensor, n: int) -> None:
+        """Save ``n`` test frames with visible plumes (evenly spread) and their masks for the report figure."""
         assert isinstance(test, OGIDataset)
         areas = (test.masks > 0).flatten(1).sum(1)
         candidates = torch.nonzero(areas >= 10).flatten()
         if len(candidates) == 0:
             return
         idx = candidates[torch.linspace(0, len(candidates) - 1, min(n, len(candidates))).long()]
-        self._examples[name] = (test.images[idx, 0].numpy(), test.masks[idx].numpy(), pred[idx].numpy())
+        target = self._examples_file(run_dir, name)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(target, frames=test.images[idx, 0].numpy(), truth=test.masks[idx].numpy(),
+                            pred=pred[idx].numpy())
 
     # -- report -------------------------------------------------------------------------------
 
@@ -221,8 +226,14 @@ class SyntheticOGITask(SupervisedTask):
         figures: dict[str, Any] = {}
         if any(k.startswith("pod_") for r in records for k in r.metrics):
             figures[f"pod_{self.name.split('.')[-1]}"] = pod_figure(records, self.baseline, self.name)
-        if self._examples and not self.shift:
-            figures["examples"] = example_figure(self._examples)
+        examples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        for model in dict.fromkeys(r.model for r in records if not self.shift):  # in-distribution frames only
+            files = [f for d in run_dirs if (f := self._examples_file(d, model)).is_file()]
+            if files:
+                with np.load(files[-1]) as saved:
+                    examples[model] = (saved["frames"], saved["truth"], saved["pred"])
+        if examples:
+            figures["examples"] = example_figure(examples)
         return figures
 
 
