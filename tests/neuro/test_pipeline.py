@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from sciformers.evaluation.cli import main
 from sciformers.evaluation.pipeline import run_pipeline
 
 
@@ -27,6 +28,9 @@ def test_smoke_pipeline_end_to_end(tmp_path, brian2):
     for stem in ("raster", "connectivity", "behavior"):
         assert f"neuro_simulated_circuit_{stem}.png" in report
         assert (tmp_path / "run" / "plots" / f"neuro_simulated_circuit_{stem}.png").is_file()
+    main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "later")])  # redrawn from predictions/
+    for stem in ("raster", "connectivity", "behavior"):
+        assert (tmp_path / "later" / "plots" / f"neuro_simulated_circuit_{stem}.png").is_file()
     assert (tmp_path / "run" / "checkpoints" / "neuroformer" / "seed0" / "final" / "model.safetensors").is_file()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -12,7 +13,6 @@ import numpy as np  # noqa: E402
 
 from sciformers.evaluation.records import RunRecord  # noqa: E402
 from sciformers.evaluation.report import metric_bar_plot  # noqa: E402
-from sciformers.neuro.spikes import SpikeData  # noqa: E402
 
 
 def metric_bars(records: list[RunRecord], metric: str, baseline: str) -> plt.Figure:
@@ -20,11 +20,14 @@ def metric_bars(records: list[RunRecord], metric: str, baseline: str) -> plt.Fig
     return metric_bar_plot(records, metric, baseline)
 
 
-def raster(real: SpikeData, generated: SpikeData) -> plt.Figure:
-    """Side-by-side rasters of a real repeat and a closed-loop generation of the same interval."""
+def raster(real_times: np.ndarray, real_ids: np.ndarray, generated_times: np.ndarray, generated_ids: np.ndarray,
+           ) -> plt.Figure:
+    """Side-by-side rasters (spike times, neuron ids) of a real repeat and a closed-loop generation of the
+    same interval."""
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
-    for ax, d, title in ((axes[0], real, "real (repeat 1)"), (axes[1], generated, "generated (closed loop)")):
-        ax.scatter(d.times, d.ids, s=2, c="k", marker="|")
+    for ax, times, ids, title in ((axes[0], real_times, real_ids, "real (repeat 1)"),
+                                  (axes[1], generated_times, generated_ids, "generated (closed loop)")):
+        ax.scatter(times, ids, s=2, c="k", marker="|")
         ax.set_title(title)
         ax.set_xlabel("time (s)")
     axes[0].set_ylabel("neuron")
@@ -59,6 +62,32 @@ def behavior(t: np.ndarray, true: np.ndarray, pred: np.ndarray) -> plt.Figure:
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def save_figure_data(path: Path, store: dict[str, Any]) -> None:
+    """``store`` (arrays, or tuples of arrays) as one ``.npz``; a tuple's parts become ``key#0``, ``key#1``..."""
+    arrays: dict[str, np.ndarray] = {}
+    for key, value in store.items():
+        if isinstance(value, tuple):
+            arrays |= {f"{key}#{i}": np.asarray(part) for i, part in enumerate(value)}
+        else:
+            arrays[key] = np.asarray(value)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)
+
+
+def load_figure_data(path: Path) -> dict[str, Any]:
+    """The ``store`` that :func:`save_figure_data` wrote."""
+    store: dict[str, Any] = {}
+    parts: dict[str, dict[int, np.ndarray]] = {}
+    with np.load(path) as saved:
+        for key in saved.files:
+            base, sep, index = key.rpartition("#")
+            if sep:
+                parts.setdefault(base, {})[int(index)] = saved[key]
+            else:
+                store[key] = saved[key]
+    return store | {key: tuple(p[i] for i in sorted(p)) for key, p in parts.items()}
 
 
 def figures(store: dict[str, Any]) -> dict[str, plt.Figure]:

@@ -126,7 +126,8 @@ class SimulatedCircuitTask(TaskSpec):
         data = ctx.data
         assert isinstance(data, CircuitData)
         ev = NeuroEval.parse(ctx.pipeline.eval, where="eval")
-        self.figures = {}  # the plots of this run only
+        figure_file = self._figure_file(ctx.out_dir)  # a resumed run keeps what earlier runs drew
+        self.figures = plots.load_figure_data(figure_file) if figure_file.is_file() else {}
         prep = self._prepare(data)
         ctx.say(f"{self.name}: {prep['rec'].spikes.n_neurons} observed neurons, "
                 f"{len(prep['starts']['train'])} training windows; tokenizer: {prep['truncation']}")
@@ -146,8 +147,13 @@ class SimulatedCircuitTask(TaskSpec):
                 else:  # model_defaults are the Neuroformer's; peers take only their own kwargs
                     kw = {**ctx.model_defaults, **kwargs} if model == "neuro.neuroformer" else dict(kwargs)
                     metrics, n_params = runners[model](ctx, prep, ev, name, kw, seed)
-                yield ctx.record(task=self, model=name, seed=seed, n_params=n_params, metrics=metrics,
-                                 fit_s=time.perf_counter() - t0)
+                record = ctx.record(task=self, model=name, seed=seed, n_params=n_params, metrics=metrics,
+                                    fit_s=time.perf_counter() - t0)
+                plots.save_figure_data(figure_file, self.figures)
+                yield record
+
+    def _figure_file(self, run_dir: Path) -> Path:
+        return run_dir / "predictions" / self.name / "figures.npz"
 
     # -- bits/spike on the test windows' bins ------------------------------------------------------
 
@@ -269,7 +275,8 @@ class SimulatedCircuitTask(TaskSpec):
         out |= {**_conn(score, rec), "hubs_found": M.hubs_found(score, rec.hubs)}
         out |= _conn(attention_connectivity(model, batches, rollout=True), rec, "_rollout")
         out |= self._behavior(ctx, prep, ev, kw, model.state_dict(), seed)
-        self.figures |= {f"conn_{name}": score, "raster": (real[0], gen[0]), "weights": rec.weights}
+        self.figures |= {f"conn_{name}": score, "raster": (real[0].times, real[0].ids, gen[0].times, gen[0].ids),
+                         "weights": rec.weights}
         return out, sum(p.numel() for p in model.parameters())
 
     def _behavior(self, ctx: RunContext, prep: dict[str, Any], ev: NeuroEval, kw: dict[str, Any],
@@ -299,7 +306,9 @@ class SimulatedCircuitTask(TaskSpec):
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         figs = {"bits_per_spike": plots.metric_bars(records, "bits_per_spike", self.baseline)}
-        figs |= plots.figures(self.figures)
+        files = [f for d in run_dirs if (f := self._figure_file(d)).is_file()]
+        if files:  # the rasters, connectivity scores and decoded behaviour the run saved
+            figs |= plots.figures(plots.load_figure_data(files[-1]))
         return figs
 
 
