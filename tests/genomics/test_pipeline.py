@@ -3,6 +3,7 @@
 import json
 
 from sciformers.evaluation import get_dataset, get_predictor, read_records, resolve, run_pipeline
+from sciformers.evaluation.cli import main
 from sciformers.genomics import write_fastq
 from sciformers.genomics.seqio import FastqRecord
 
@@ -32,6 +33,9 @@ def test_smoke_pipeline_end_to_end(tmp_path):
         assert name in report
     for stem in ("loss_curves", "roc", "embedding"):
         assert (out / "plots" / f"genomics_pathogen_reads_{stem}.png").is_file()
+    main(["report", str(out), "--out", str(tmp_path / "later")])  # redrawn from predictions/
+    for stem in ("loss_curves", "roc", "embedding"):
+        assert (tmp_path / "later" / "plots" / f"genomics_pathogen_reads_{stem}.png").is_file()
     assert (out / "tokenizer.json").is_file()
 
     ckpt = out / "checkpoints" / "genomics.metagene_lora" / "seed0" / "final"

@@ -14,6 +14,7 @@ scores the LM itself), so the task subclasses :class:`TaskSpec` and drives the s
 from __future__ import annotations
 
 import copy
+import json
 import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -94,7 +95,9 @@ class PathogenReadsTask(TaskSpec):
         tok.save(ctx.out_dir / "tokenizer.json")
         ids = {s: tok.encode_batch(r.sequences) for s, r in reads.items()}
         bp_tok = sum(len(s) for s in reads["test"].sequences) / max(sum(len(x) for x in ids["test"]), 1)
-        self.artifacts = {"curves": {}, "roc": {}, "embedding": None, "kmer_k": {}}
+        artifacts_file = self._artifacts_file(ctx.out_dir)  # a resumed run keeps what earlier runs saved
+        self.artifacts = load_artifacts(artifacts_file) if artifacts_file.is_file() else {
+            "curves": {}, "roc": {}, "embedding": None, "kmer_k": {}}
         entries = [(self.baseline, self.baseline, {})]
         entries += [(name, e.model, {**ctx.model_defaults, **e.kwargs}) for name, e in ctx.models.items()]
         for name, model_name, kwargs in entries:
@@ -116,7 +119,12 @@ class PathogenReadsTask(TaskSpec):
                     metrics["bp_per_token"] = bp_tok
                 else:
                     raise TypeError(f"{name}: model {model_name!r} is neither a DNA LM nor a read baseline")
-                yield ctx.record(task=self, model=name, seed=seed, n_params=n_params, metrics=metrics, **timing)
+                record = ctx.record(task=self, model=name, seed=seed, n_params=n_params, metrics=metrics, **timing)
+                save_artifacts(artifacts_file, self.artifacts)
+                yield record
+
+    def _artifacts_file(self, run_dir: Path) -> Path:
+        return run_dir / "predictions" / self.name / "artifacts.json"
 
     def _run_baseline(self, model: ReadBaseline, reads: dict[str, ReadSet], name: str,
                       seed: int) -> tuple[dict[str, float], dict[str, Any], int]:
@@ -224,14 +232,39 @@ class PathogenReadsTask(TaskSpec):
         return tables
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
+        """Pretraining curves, ROC curves and the read-embedding PCA, from the run folders' artifacts."""
+        files = [f for d in run_dirs if (f := self._artifacts_file(d)).is_file()]
+        artifacts = load_artifacts(files[-1]) if files else {}
         figs: dict[str, Any] = {}
-        if self.artifacts.get("curves"):
-            figs["loss_curves"] = loss_curve_plot(self.artifacts["curves"])
-        if self.artifacts.get("roc"):
-            figs["roc"] = roc_plot(self.artifacts["roc"])
-        if self.artifacts.get("embedding") is not None:
-            figs["embedding"] = embedding_plot(*self.artifacts["embedding"])
+        if artifacts.get("curves"):
+            figs["loss_curves"] = loss_curve_plot(artifacts["curves"])
+        if artifacts.get("roc"):
+            figs["roc"] = roc_plot(artifacts["roc"])
+        if artifacts.get("embedding") is not None:
+            figs["embedding"] = embedding_plot(*artifacts["embedding"])
         return figs
+
+
+def save_artifacts(path: Path, artifacts: dict[str, Any]) -> None:
+    """The report's data (curves, ROC scores, embedding, k-mer sizes) as JSON."""
+    embedding = artifacts["embedding"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**artifacts, "embedding": None if embedding is None else
+                                [embedding[0], np.asarray(embedding[1]).tolist(), list(embedding[2])]}))
+
+
+def load_artifacts(path: Path) -> dict[str, Any]:
+    """What :func:`save_artifacts` wrote, with integer seeds and the embedding as an array again."""
+    raw = json.loads(path.read_text())
+    embedding = raw["embedding"]
+    return {"curves": {m: _int_keys(v) for m, v in raw["curves"].items()},
+            "roc": {m: {seed: tuple(v) for seed, v in _int_keys(r).items()} for m, r in raw["roc"].items()},
+            "embedding": None if embedding is None else (embedding[0], np.asarray(embedding[1]), embedding[2]),
+            "kmer_k": _int_keys(raw["kmer_k"])}
+
+
+def _int_keys(by_seed: dict[str, Any]) -> dict[int, Any]:
+    return {int(seed): value for seed, value in by_seed.items()}  # JSON object keys are strings
 
 
 @torch.no_grad()
