@@ -170,7 +170,7 @@ class KolmogorovTask(SupervisedTask):
                           infer_ms_per_sample=1000.0 * eval_s / len(target), higher_is_better=TIMING_DIRECTIONS)
 
     def _save_fields(self, ctx: RunContext, name: str, pred: Tensor, target: Tensor) -> None:
-        folder = ctx.out_dir / "rollouts"
+        folder = ctx.out_dir / "predictions" / self.name  # <model>.npz: example rollouts for the field figure
         folder.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(folder / f"{name}.npz", pred=pred.numpy(), target=target.numpy())
 
@@ -207,7 +207,7 @@ class KolmogorovTask(SupervisedTask):
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         figs: dict[str, Any] = {"error_growth": _error_growth(records, self.baseline)}
-        folders = [d / "rollouts" for d in run_dirs if any((d / "rollouts").glob("*.npz"))]
+        folders = [d / "predictions" / self.name for d in run_dirs if any((d / "predictions" / self.name).glob("*.npz"))]
         if folders:  # the example rollouts each model saved in its run folder
             figs["rollout_fields"] = _field_figure(folders[-1], self.baseline)
         return figs
