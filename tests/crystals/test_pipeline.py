@@ -40,7 +40,7 @@ def test_smoke_pipeline_writes_records_report_plots_and_a_usable_checkpoint(tmp_
     report = result.report_md.read_text()
     assert "mean (baseline)" in report and "mae_mev / mean" in report and "icomformer" in report
     assert {p.name for p in (out / "plots").iterdir()} >= {"crystals_emt_eform_parity.png", "crystals_emt_eform_curves.png"}
-    preds = json.loads((out / "predictions" / "crystals.icomformer_seed0.json").read_text())
+    preds = json.loads((out / "predictions" / "crystals.emt_eform" / "crystals.icomformer_seed0.json").read_text())
     assert len(preds["y_true"]) == len(preds["y_pred"]) == 4 and preds["history"]
     # the run's checkpoint predicts CIF files through the CLI, one line per structure
     s = random_structure(0)

@@ -164,7 +164,7 @@ class EMTFormationTask(SupervisedTask):
             self._memo = None
 
     def _save_artifacts(self, ctx: RunContext, record: RunRecord) -> None:
-        """``predictions/<model>_seed<s>.json``: test targets, predictions and the training history."""
+        """``predictions/<task>/<model>_seed<s>.json``: test targets, predictions and the training history."""
         assert self._memo is not None
         test = self._memo[1].test
         run_dir = ctx.out_dir / "checkpoints" / record.model / f"seed{record.seed}"
@@ -172,18 +172,14 @@ class EMTFormationTask(SupervisedTask):
         pred = Trainer(ctx.train, device=ctx.device, seed=record.seed, quiet=True).predict(module, test, collate_fn=collate)
         history_file = run_dir / "checkpoints" / "last" / "state.json"
         history = json.loads(history_file.read_text()).get("history", []) if history_file.is_file() else []
-        folder = ctx.out_dir / "predictions"
-        folder.mkdir(exist_ok=True)
-        (folder / f"{record.model}_seed{record.seed}.json").write_text(json.dumps({
+        target = self.predictions_path(ctx.out_dir, f"{record.model}_seed{record.seed}.json")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({
             "y_true": self.targets(test).tolist(), "y_pred": torch.as_tensor(pred).double().tolist(), "history": history}))
 
-    @staticmethod
-    def _artifacts(model: str, seed: int, run_dirs: Sequence[Path]) -> dict[str, Any] | None:
-        for out in reversed(run_dirs):
-            f = out / "predictions" / f"{model}_seed{seed}.json"
-            if f.is_file():
-                return json.loads(f.read_text())
-        return None
+    def _artifacts(self, model: str, seed: int, run_dirs: Sequence[Path]) -> dict[str, Any] | None:
+        path = self.saved_predictions(run_dirs, f"{model}_seed{seed}.json")
+        return json.loads(path.read_text()) if path is not None else None
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         """The MAE bar chart, a parity plot per model (first seed) and validation-loss curves."""

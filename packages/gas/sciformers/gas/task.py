@@ -195,9 +195,6 @@ class SyntheticOGITask(SupervisedTask):
                 times.append(1000.0 * (time.perf_counter() - t))
         return statistics.median(times)
 
-    def _examples_file(self, run_dir: Path, model: str) -> Path:
-        return run_dir / "predictions" / self.name / f"{model}_examples.npz"
-
     def _save_examples(self, run_dir: Path, name: str, test: Dataset, pred: Tensor, n: int) -> None:
         """Save ``n`` test frames with visible plumes (evenly spread) and their masks for the report figure."""
         assert isinstance(test, OGIDataset)
@@ -206,7 +203,7 @@ class SyntheticOGITask(SupervisedTask):
         if len(candidates) == 0:
             return
         idx = candidates[torch.linspace(0, len(candidates) - 1, min(n, len(candidates))).long()]
-        target = self._examples_file(run_dir, name)
+        target = self.predictions_path(run_dir, f"{name}_examples.npz")
         target.parent.mkdir(parents=True, exist_ok=True)
         np.savez_compressed(target, frames=test.images[idx, 0].numpy(), truth=test.masks[idx].numpy(),
                             pred=pred[idx].numpy())
@@ -228,9 +225,9 @@ class SyntheticOGITask(SupervisedTask):
             figures[f"pod_{self.name.split('.')[-1]}"] = pod_figure(records, self.baseline, self.name)
         examples: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for model in dict.fromkeys(r.model for r in records if not self.shift):  # in-distribution frames only
-            files = [f for d in run_dirs if (f := self._examples_file(d, model)).is_file()]
-            if files:
-                with np.load(files[-1]) as saved:
+            path = self.saved_predictions(run_dirs, f"{model}_examples.npz")
+            if path is not None:
+                with np.load(path) as saved:
                     examples[model] = (saved["frames"], saved["truth"], saved["pred"])
         if examples:
             figures["examples"] = example_figure(examples)

@@ -95,7 +95,7 @@ class PathogenReadsTask(TaskSpec):
         tok.save(ctx.out_dir / "tokenizer.json")
         ids = {s: tok.encode_batch(r.sequences) for s, r in reads.items()}
         bp_tok = sum(len(s) for s in reads["test"].sequences) / max(sum(len(x) for x in ids["test"]), 1)
-        artifacts_file = self._artifacts_file(ctx.out_dir)  # a resumed run keeps what earlier runs saved
+        artifacts_file = self.predictions_path(ctx.out_dir, "artifacts.json")  # a resumed run keeps them
         self.artifacts = load_artifacts(artifacts_file) if artifacts_file.is_file() else {
             "curves": {}, "roc": {}, "embedding": None, "kmer_k": {}}
         entries = [(self.baseline, self.baseline, {})]
@@ -122,9 +122,6 @@ class PathogenReadsTask(TaskSpec):
                 record = ctx.record(task=self, model=name, seed=seed, n_params=n_params, metrics=metrics, **timing)
                 save_artifacts(artifacts_file, self.artifacts)
                 yield record
-
-    def _artifacts_file(self, run_dir: Path) -> Path:
-        return run_dir / "predictions" / self.name / "artifacts.json"
 
     def _run_baseline(self, model: ReadBaseline, reads: dict[str, ReadSet], name: str,
                       seed: int) -> tuple[dict[str, float], dict[str, Any], int]:
@@ -233,8 +230,8 @@ class PathogenReadsTask(TaskSpec):
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         """Pretraining curves, ROC curves and the read-embedding PCA, from the run folders' artifacts."""
-        files = [f for d in run_dirs if (f := self._artifacts_file(d)).is_file()]
-        artifacts = load_artifacts(files[-1]) if files else {}
+        path = self.saved_predictions(run_dirs, "artifacts.json")
+        artifacts = load_artifacts(path) if path is not None else {}
         figs: dict[str, Any] = {}
         if artifacts.get("curves"):
             figs["loss_curves"] = loss_curve_plot(artifacts["curves"])

@@ -126,7 +126,7 @@ class SimulatedCircuitTask(TaskSpec):
         data = ctx.data
         assert isinstance(data, CircuitData)
         ev = NeuroEval.parse(ctx.pipeline.eval, where="eval")
-        figure_file = self._figure_file(ctx.out_dir)  # a resumed run keeps what earlier runs drew
+        figure_file = self.predictions_path(ctx.out_dir, "figures.npz")  # a resumed run keeps earlier figures
         self.figures = plots.load_figure_data(figure_file) if figure_file.is_file() else {}
         prep = self._prepare(data)
         ctx.say(f"{self.name}: {prep['rec'].spikes.n_neurons} observed neurons, "
@@ -151,9 +151,6 @@ class SimulatedCircuitTask(TaskSpec):
                                     fit_s=time.perf_counter() - t0)
                 plots.save_figure_data(figure_file, self.figures)
                 yield record
-
-    def _figure_file(self, run_dir: Path) -> Path:
-        return run_dir / "predictions" / self.name / "figures.npz"
 
     # -- bits/spike on the test windows' bins ------------------------------------------------------
 
@@ -306,9 +303,9 @@ class SimulatedCircuitTask(TaskSpec):
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         figs = {"bits_per_spike": plots.metric_bars(records, "bits_per_spike", self.baseline)}
-        files = [f for d in run_dirs if (f := self._figure_file(d)).is_file()]
-        if files:  # the rasters, connectivity scores and decoded behaviour the run saved
-            figs |= plots.figures(plots.load_figure_data(files[-1]))
+        path = self.saved_predictions(run_dirs, "figures.npz")
+        if path is not None:  # the rasters, connectivity scores and decoded behaviour the run saved
+            figs |= plots.figures(plots.load_figure_data(path))
         return figs
 
 

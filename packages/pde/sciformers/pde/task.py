@@ -170,9 +170,9 @@ class KolmogorovTask(SupervisedTask):
                           infer_ms_per_sample=1000.0 * eval_s / len(target), higher_is_better=TIMING_DIRECTIONS)
 
     def _save_fields(self, ctx: RunContext, name: str, pred: Tensor, target: Tensor) -> None:
-        folder = ctx.out_dir / "predictions" / self.name  # <model>.npz: example rollouts for the field figure
-        folder.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(folder / f"{name}.npz", pred=pred.numpy(), target=target.numpy())
+        path = self.predictions_path(ctx.out_dir, f"{name}.npz")  # example rollouts for the field figure
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, pred=pred.numpy(), target=target.numpy())
 
     # -- report -----------------------------------------------------------------------------
 
@@ -207,9 +207,9 @@ class KolmogorovTask(SupervisedTask):
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         figs: dict[str, Any] = {"error_growth": _error_growth(records, self.baseline)}
-        folders = [d / "predictions" / self.name for d in run_dirs if any((d / "predictions" / self.name).glob("*.npz"))]
-        if folders:  # the example rollouts each model saved in its run folder
-            figs["rollout_fields"] = _field_figure(folders[-1], self.baseline)
+        folder = self.saved_predictions(run_dirs, "")  # the example rollouts each model saved
+        if folder is not None and any(folder.glob("*.npz")):
+            figs["rollout_fields"] = _field_figure(folder, self.baseline)
         return figs
 
 

@@ -64,6 +64,15 @@ class TaskSpec(ABC):
         """Report tables: by default every model beside the baseline, mean ± std over seeds."""
         return tables_default(records, self.baseline)
 
+    def predictions_path(self, run_dir: Path, name: str) -> Path:
+        """``<run_dir>/predictions/<task>/<name>``: where :meth:`run` keeps what :meth:`plots` draws."""
+        return run_dir / "predictions" / self.name / name
+
+    def saved_predictions(self, run_dirs: Sequence[Path], name: str) -> Path | None:
+        """``predictions/<task>/<name>`` of the last of ``run_dirs`` that holds it, else ``None``."""
+        found = [path for d in run_dirs if (path := self.predictions_path(d, name)).exists()]
+        return found[-1] if found else None
+
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         """Matplotlib figures for the report, keyed by a file stem: by default the primary metric.
 

@@ -95,11 +95,6 @@ def load_dataset(name: str, data: UEAData) -> ClassificationData:
     return load_shipped(name)
 
 
-def predictions_file(run_dir: Path, task: str, model: str, seed: int) -> Path:
-    """``<run>/predictions/<task>/<model>_seed<seed>.json``: what the report's figures are drawn from."""
-    return run_dir / "predictions" / task / f"{model}_seed{seed}.json"
-
-
 class DatasetTask(TaskSpec):
     """Classification on one dataset: every model beside the majority class, one record per seed."""
 
@@ -127,10 +122,10 @@ class DatasetTask(TaskSpec):
         classes: list[str] = []
         shapelets: list[dict[str, Any]] = []
         for r in sorted(records, key=lambda r: r.seed):
-            files = [f for d in run_dirs if (f := predictions_file(d, self.name, r.model, r.seed)).is_file()]
-            if not files:
+            path = self.saved_predictions(run_dirs, f"{r.model}_seed{r.seed}.json")
+            if path is None:
                 continue
-            saved = json.loads(files[-1].read_text())
+            saved = json.loads(path.read_text())
             classes = saved["classes"]
             cm = confusion_matrix(saved["y_true"], saved["y_pred"], labels=np.arange(len(classes)))
             confusion[r.model] = confusion.get(r.model, 0) + cm
@@ -249,7 +244,7 @@ def run_dataset(task: DatasetTask, ctx: RunContext) -> Iterator[RunRecord]:
                 save_classifier(est, ctx.out_dir / "checkpoints" / name / task.dataset / f"seed{seed}")
                 saved["shapelets"] = [{**s, "series": sh.series, "source": X_train[sh.series, sh.channel].tolist()}
                                       for s, sh in zip(est.network_kwargs_["shapelets"], est.shapelets_)]
-            target = predictions_file(ctx.out_dir, task.name, name, seed)
+            target = task.predictions_path(ctx.out_dir, f"{name}_seed{seed}.json")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(json.dumps(saved))
             yield ctx.record(

@@ -145,7 +145,8 @@ class LongHorizonTask(TaskSpec):
             save_model(run_dir / "final", module, {"model": model_name, "kwargs": {
                 **kwargs, "seq_len": cfg.seq_len, "pred_len": horizon, "n_vars": len(data.columns)}})
             if seed == ctx.seeds[0] and horizon == cfg.horizons[0]:
-                save_windows(ctx.out_dir, self.name, name, test, pred, cfg.plot_windows, data.columns)
+                save_windows(self.predictions_path(ctx.out_dir, f"{name}_windows.json"), test, pred,
+                             cfg.plot_windows, data.columns)
         return ctx.record(
             task=self, model=name, seed=seed, n_params=n_params, metrics=metrics, fit_s=fit_s, eval_s=eval_s,
             infer_ms_per_sample=1000.0 * eval_s / max(n_test, 1), higher_is_better={k: False for k in metrics},
@@ -187,9 +188,9 @@ class LongHorizonTask(TaskSpec):
         figures = {"error_vs_horizon": error_vs_horizon_plot(records, self.baseline)}
         samples: dict[str, Any] = {"forecasts": {}}
         for model in dict.fromkeys(r.model for r in records):
-            files = [f for d in run_dirs if (f := windows_file(d, self.name, model)).is_file()]
-            if files:
-                saved = json.loads(files[-1].read_text())
+            path = self.saved_predictions(run_dirs, f"{model}_windows.json")
+            if path is not None:
+                saved = json.loads(path.read_text())
                 samples |= {k: np.asarray(v) if k in ("x", "y") else v for k, v in saved.items() if k != "forecast"}
                 samples["forecasts"][model] = np.asarray(saved["forecast"])
         if samples["forecasts"]:
@@ -197,18 +198,11 @@ class LongHorizonTask(TaskSpec):
         return figures
 
 
-def windows_file(run_dir: Path, task: str, model: str) -> Path:
-    """``<run>/predictions/<task>/<model>_windows.json``: the plotted test windows and one model's forecasts."""
-    return run_dir / "predictions" / task / f"{model}_windows.json"
-
-
-def save_windows(run_dir: Path, task: str, model: str, test: WindowDataset, pred: torch.Tensor, k: int,
-                 columns: list[str]) -> None:
-    """Keep ``k`` evenly spaced test windows (lookback, truth) and ``model``'s forecasts of them for the report."""
+def save_windows(target: Path, test: WindowDataset, pred: torch.Tensor, k: int, columns: list[str]) -> None:
+    """``k`` evenly spaced test windows (lookback, truth) and one model's forecasts of them, as JSON."""
     if k == 0:
         return
     idx = np.linspace(0, len(test) - 1, k).round().astype(int)
-    target = windows_file(run_dir, task, model)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps({
         "columns": columns, "windows": idx.tolist(), "x": torch.stack([test[i]["x"] for i in idx]).tolist(),
