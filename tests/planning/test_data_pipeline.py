@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from sciformers.evaluation import get_dataset, get_predictor, read_records, run_pipeline
+from sciformers.evaluation.cli import main
 from sciformers.planning.data import PlanningData, load_splits, tokenizer_for
 from sciformers.planning.maze import layout_hash, parse_maze
 from sciformers.planning.scoring import astar_responses, random_responses, score_responses
@@ -74,8 +75,12 @@ def test_smoke_pipeline_end_to_end(tmp_path, name):
     assert "random_valid (baseline)" in report and "planning.searchformer_trace" in report
     if name == "planning/maze":
         assert "pct_optimal_n40" in trace.metrics and "pct_optimal_n120" in trace.metrics
-        assert (out / "plots" / "maze_trace_example.png").is_file()
-        assert "pct_optimal_vs_train_size" in report
+        assert "plots/planning_maze_maze_trace_example.png" in report and "pct_optimal_vs_train_size" in report
+        main(["report", str(out), "--out", str(tmp_path / "later")])  # redrawn later from predictions/
+        assert (tmp_path / "later" / "plots" / "planning_maze_maze_trace_example.png").is_file()
+    saved = json.loads((out / "predictions" / name.replace("/", ".") / "random_valid_seed0.json").read_text())
+    assert len(saved["responses"]) == len(json.loads((out / "predictions" / name.replace("/", ".") /
+                                                      "astar_seed0.json").read_text())["responses"]) > 0
     # the saved model answers through `sciformers predict planning`
     ckpt = out / "checkpoints" / "planning.searchformer_trace" / "seed0" / "final"
     tasks = tmp_path / "tasks.txt"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from pathlib import Path
 
 import matplotlib
 
@@ -76,9 +75,3 @@ def size_curve_figure(records: list[RunRecord]) -> plt.Figure:
     fig.tight_layout()
     return fig
 
-
-def save_figure(fig: plt.Figure, path: Path) -> None:
-    """Write ``fig`` as a PNG (creating the folder) and close it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    plt.close(fig)

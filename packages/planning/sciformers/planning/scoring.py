@@ -25,6 +25,7 @@ from sciformers.planning.tokenizer import ParsedResponse, Tokenizer, parse_respo
 class Scored:
     """Per-task outcome of one response."""
 
+    words: list[str]
     parsed: ParsedResponse
     correct: bool
     optimal: bool
@@ -41,7 +42,7 @@ def score_one(kind: Kind, task: Maze | SokobanLevel, words: Sequence[str], optim
         check = check_maze_plan(task, parsed.plan) if kind == "maze" else check_sokoban_plan(task, parsed.plan)
         correct = check.correct
     first_plan = next((i for i, w in enumerate(words) if w == "plan"), len(words))
-    return Scored(parsed, correct, correct and len(parsed.plan) <= optimal_length, first_plan, len(words) + 1)
+    return Scored(list(words), parsed, correct, correct and len(parsed.plan) <= optimal_length, first_plan, len(words) + 1)
 
 
 def score_responses(kind: Kind, examples: list[PlanningExample], responses: list[Sequence[str]],

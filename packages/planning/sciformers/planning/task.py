@@ -13,6 +13,7 @@ the previous model on them, repeat.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any, ClassVar, Iterator, Sequence
@@ -40,18 +41,16 @@ from sciformers.planning.data import (
 )
 from sciformers.planning.decoding import generate
 from sciformers.planning.model import Searchformer, count_parameters
-from sciformers.planning.plots import maze_trace_figure, save_figure, size_curve_figure
+from sciformers.planning.plots import maze_trace_figure, size_curve_figure
 from sciformers.planning.scoring import (
+    Scored,
     astar_responses,
     best_of,
     random_responses,
     score_one,
     score_responses,
 )
-from sciformers.planning.tokenizer import Tokenizer
-
-# Per-process examples for the report's trace plot, keyed by run id.
-_EXAMPLES: dict[str, dict[str, Any]] = {}
+from sciformers.planning.tokenizer import Tokenizer, parse_response
 
 
 class PlanningEval(Config):
@@ -141,8 +140,9 @@ class PlanningTask(TaskSpec):
                     continue
                 t0 = time.perf_counter()
                 responses, with_trace = respond(seed)
-                metrics, _ = score_responses(self.kind, test, responses, with_trace, data.n_boxes)
+                metrics, scored = score_responses(self.kind, test, responses, with_trace, data.n_boxes)
                 eval_s = time.perf_counter() - t0
+                self._save_responses(ctx, name, seed, test, scored)
                 yield ctx.record(task=self, model=name, seed=seed, n_params=0, metrics=metrics, eval_s=eval_s,
                                  infer_ms_per_sample=1000 * eval_s / len(test))
         for name, entry in ctx.models.items():
@@ -183,8 +183,7 @@ class PlanningTask(TaskSpec):
         save_model(run_dir / "final", module, {"model": model_name, "kwargs": {**kwargs, "vocab_size": len(tok),
                    "max_new_tokens": max_new}, "kind": self.kind, "size": data.size, "max_cost": tok.max_cost,
                    "n_boxes": data.n_boxes})
-        if module.mode == "trace" and self.kind == "maze" and ctx.run_id not in _EXAMPLES:
-            self._keep_example(ctx, name, test[0], scored[0], tok)
+        self._save_responses(ctx, name, seed, test, scored)
         extra: dict[str, bool] = {}
         for size in sorted(s for s in ev.train_sizes if s < len(train)):
             ctx.say(f"{self.name}: training {name} on {size} sequences (size curve)")
@@ -227,19 +226,22 @@ class PlanningTask(TaskSpec):
                 pairs.append((ex.prompt, best))
             fit_s = time.perf_counter() - t0
             fit_s += self._fit(ctx, cfg, module, SequenceDataset(pairs), ctx.out_dir / "checkpoints" / label / f"seed{seed}", seed)
-            metrics, _, eval_s = self._evaluate(module, test, tok, ev, data, max_new, seed)
+            metrics, scored, eval_s = self._evaluate(module, test, tok, ev, data, max_new, seed)
+            self._save_responses(ctx, label, seed, test, scored)
             metrics["ei_train_len_ratio"] = float(np.mean([len(b) / len(ex.trace_response) for ex, (_, b) in zip(prompts, pairs)]))
             yield ctx.record(task=self, model=label, seed=seed, n_params=count_parameters(module), metrics=metrics,
                              fit_s=fit_s, eval_s=eval_s, infer_ms_per_sample=1000 * eval_s / len(test),
                              higher_is_better={"ei_train_len_ratio": False})
 
-    def _keep_example(self, ctx: RunContext, name: str, ex: PlanningExample, scored: Any, tok: Tokenizer) -> None:
-        """Remember (and draw into the run folder) one test maze with A*'s and the model's traces."""
-        astar_parsed = score_one(self.kind, parse_task(self.kind, ex.text), tok.decode(ex.trace_response),
-                                 ex.optimal_length, 0).parsed
-        _EXAMPLES[ctx.run_id] = {"text": ex.text, "astar": astar_parsed, "model": scored.parsed, "name": name}
-        save_figure(maze_trace_figure(ex.text, astar_parsed, scored.parsed, name),
-                    ctx.out_dir / "plots" / "maze_trace_example.png")
+    def _save_responses(self, ctx: RunContext, name: str, seed: int, test: list[PlanningExample],
+                        scored: list[Scored]) -> None:
+        """``predictions/<task>/<name>_seed<seed>.json``: every test task with the planner's response
+        (words joined by spaces) and whether it is valid, correct and optimal."""
+        rows = [{"task": ex.text, "response": " ".join(s.words), "valid": s.parsed.valid, "correct": s.correct,
+                 "optimal": s.optimal} for ex, s in zip(test, scored)]
+        target = self.predictions_path(ctx.out_dir, f"{name}_seed{seed}.json")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(json.dumps({"model": name, "seed": seed, "responses": rows}))
 
     # -- report ----------------------------------------------------------------------------
 
@@ -247,11 +249,25 @@ class PlanningTask(TaskSpec):
         figs: dict[str, Any] = {"pct_optimal": metric_bar_plot(records, "pct_optimal", self.baseline)}
         if any(k.startswith("pct_optimal_n") for r in records for k in r.metrics):
             figs["pct_optimal_vs_train_size"] = size_curve_figure(records)
-        example = _EXAMPLES.get(records[0].run_id) if records else None
-        if example is not None:
-            figs["maze_trace_example"] = maze_trace_figure(example["text"], example["astar"], example["model"],
-                                                           example["name"])
+        if self.kind == "maze":
+            example = self._trace_example(records, run_dirs)
+            if example is not None:
+                figs["maze_trace_example"] = example
         return figs
+
+    def _trace_example(self, records: list[RunRecord], run_dirs: Sequence[Path]) -> Any:
+        """The first test maze searched by A* and by the first Searchformer that writes a trace
+        (lowest seed, then name), from the run folders' saved responses; ``None`` without them."""
+        traced = sorted((r for r in records if "ilr" in r.metrics and r.model != "astar"), key=lambda r: (r.seed, r.model))
+        for r in traced:
+            model_file = self.saved_predictions(run_dirs, f"{r.model}_seed{r.seed}.json")
+            astar_file = self.saved_predictions(run_dirs, f"astar_seed{r.seed}.json")
+            if model_file is None or astar_file is None:
+                continue
+            model, astar = (json.loads(f.read_text())["responses"][0] for f in (model_file, astar_file))
+            return maze_trace_figure(model["task"], parse_response(astar["response"].split()),
+                                     parse_response(model["response"].split()), r.model)
+        return None
 
 
 class MazeTask(PlanningTask):
