@@ -207,9 +207,10 @@ class KolmogorovTask(SupervisedTask):
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         figs: dict[str, Any] = {"error_growth": _error_growth(records, self.baseline)}
-        folder = self.saved_predictions(run_dirs, "")  # the example rollouts each model saved
-        if folder is not None and any(folder.glob("*.npz")):
-            figs["rollout_fields"] = _field_figure(folder, self.baseline)
+        saved = {m: path for m in sorted({r.model for r in records}, key=lambda n: (n == self.baseline, n))
+                 if (path := self.saved_predictions(run_dirs, f"{m}.npz")) is not None}  # example rollouts
+        if saved:
+            figs["rollout_fields"] = _field_figure(saved)
         return figs
 
 
@@ -234,9 +235,9 @@ def _error_growth(records: list[RunRecord], baseline: str) -> plt.Figure:
     return fig
 
 
-def _field_figure(folder: Path, baseline: str) -> plt.Figure:
-    files = sorted(folder.glob("*.npz"), key=lambda p: (p.stem == baseline, p.stem))
-    runs = {p.stem: np.load(p) for p in files}
+def _field_figure(saved: dict[str, Path]) -> plt.Figure:
+    """Truth, then each model's prediction and error (in ``saved``'s order) at the table horizons."""
+    runs = {name: np.load(path) for name, path in saved.items()}
     target = next(iter(runs.values()))["target"][0]
     horizons = [h for h in TABLE_HORIZONS if h <= target.shape[0]]
     rows = 1 + 2 * len(runs)
