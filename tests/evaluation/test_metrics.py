@@ -62,3 +62,22 @@ def test_bad_metric_inputs_are_clear_errors():
         get_metric("rel_l2")(torch.ones(2, 3), torch.zeros(2, 3))
     with pytest.raises(KeyError, match="unknown metric 'acc'"):
         get_metric("acc")
+
+
+def test_auroc_is_the_pairwise_win_rate():
+    # hand count: positives {0.8, 0.4, 0.4}, negatives {0.4, 0.1}: wins 2 + (1/2 + 1) + (1/2 + 1) = 5 of 6
+    scores, y = torch.tensor([0.8, 0.4, 0.4, 0.4, 0.1]), torch.tensor([1, 1, 1, 0, 0])
+    assert get_metric("auroc")(scores, y) == pytest.approx(5 / 6)
+    # against the O(N^2) definition on random scores with ties
+    s = rng.integers(0, 20, 301).astype(float) * 1e3  # large, tied scores: no squashing into [0, 1]
+    t = rng.integers(0, 2, 301)
+    pos, neg = s[t == 1], s[t == 0]
+    pairs = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+    assert get_metric("auroc")(torch.tensor(s), torch.tensor(t)) == pytest.approx(pairs, abs=1e-12)
+    # two-class logits score by their difference, i.e. by the positive-class probability
+    logits = torch.tensor(rng.normal(size=(301, 2)))
+    expected = get_metric("auroc")(torch.softmax(logits, 1)[:, 1], torch.tensor(t))
+    assert get_metric("auroc")(logits, torch.tensor(t)) == pytest.approx(expected, abs=1e-12)
+    assert np.isnan(get_metric("auroc")(scores, torch.ones(5)))
+    with pytest.raises(ValueError, match="auroc: expected scores"):
+        get_metric("auroc")(torch.zeros(5, 3), y)

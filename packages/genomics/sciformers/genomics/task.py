@@ -22,11 +22,10 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 import torch
 from pydantic import Field
-from torchmetrics.functional.classification import binary_auroc
 
 from sciformers.core import Config, Trainer, TrainConfig, create_model, save_model, seed_everything
 from sciformers.evaluation.context import RunContext
-from sciformers.evaluation.metrics import get_metric
+from sciformers.evaluation.metrics import auroc, get_metric
 from sciformers.evaluation.records import RunRecord, config_hash
 from sciformers.evaluation.report import Table, tables_default
 from sciformers.evaluation.tasks import TaskSpec, register_task
@@ -57,11 +56,6 @@ class FinetuneConfig(Config):
     lr: float = Field(default=5e-4, gt=0)
     batch_size: int = Field(default=32, ge=1)
     embed_reads: int = Field(default=600, ge=2)
-
-
-def auroc(scores: np.ndarray, labels: np.ndarray) -> float:
-    """Binary AUROC (torchmetrics)."""
-    return float(binary_auroc(torch.as_tensor(scores, dtype=torch.float64), torch.as_tensor(labels).long()))
 
 
 class PathogenReadsTask(TaskSpec):
@@ -141,7 +135,7 @@ class PathogenReadsTask(TaskSpec):
             shuffled = [shuffle_read(s, rng) for s in te.sequences]
             lengths = np.array([len(s) for s in te.sequences + shuffled])
             score = np.concatenate([model.read_nll(te.sequences), model.read_nll(shuffled)]) / lengths
-            metrics["ood_auroc"] = auroc(score, np.r_[np.zeros(len(te)), np.ones(len(shuffled))])
+            metrics["ood_auroc"] = auroc(torch.as_tensor(score), torch.as_tensor(np.r_[np.zeros(len(te)), np.ones(len(shuffled))]))
         timing = dict(fit_s=t1 - t0, eval_s=eval_s, infer_ms_per_sample=1000 * eval_s / len(te))
         return metrics, timing, model.n_params
 
@@ -151,7 +145,7 @@ class PathogenReadsTask(TaskSpec):
         self.artifacts["roc"].setdefault(name, {})[seed] = (proba[:, 1].tolist(), labels.tolist())
         return {
             "mcc": get_metric("mcc")(torch.as_tensor(proba), torch.as_tensor(labels)),
-            "auroc": auroc(proba[:, 1], labels),
+            "auroc": auroc(torch.as_tensor(proba[:, 1]), torch.as_tensor(labels)),
             "reads_per_s": len(labels) / max(eval_s, 1e-9),
         }
 
@@ -214,7 +208,7 @@ class PathogenReadsTask(TaskSpec):
         shuffled = tok.encode_batch([shuffle_read(s, rng) for s in test.sequences])
         ood = trainer.predict(model, SingleReads(shuffled, max_len, token_bases))
         per_bp = torch.cat([out[:, 0] / out[:, 1], ood[:, 0] / ood[:, 1]]).numpy()  # length-normalised loss
-        scores["ood_auroc"] = auroc(per_bp, np.r_[np.zeros(len(out)), np.ones(len(ood))])
+        scores["ood_auroc"] = auroc(torch.as_tensor(per_bp), torch.as_tensor(np.r_[np.zeros(len(out)), np.ones(len(ood))]))
         return scores
 
     # -- report -----------------------------------------------------------------------------

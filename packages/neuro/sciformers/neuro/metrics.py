@@ -16,9 +16,10 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 from scipy.special import gammaln
-from sklearn.metrics import roc_auc_score
 
+from sciformers.evaluation.metrics import auroc
 from sciformers.neuro.spikes import SpikeData
 
 
@@ -71,10 +72,8 @@ def _offdiag(m: np.ndarray) -> np.ndarray:
 
 def conn_auroc(score: np.ndarray, weights: np.ndarray) -> float:
     """AUROC of ``|score|`` for the presence of an edge, off-diagonal pairs."""
-    truth = _offdiag(weights) != 0
-    if truth.all() or not truth.any():
-        return float("nan")
-    return float(roc_auc_score(truth, np.abs(_offdiag(score))))
+    truth = _offdiag(weights) != 0  # NaN when every pair, or none, is an edge
+    return auroc(torch.as_tensor(np.abs(_offdiag(score))), torch.as_tensor(truth))
 
 
 def direction_acc(score: np.ndarray, weights: np.ndarray) -> float:

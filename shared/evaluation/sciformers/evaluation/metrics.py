@@ -100,6 +100,32 @@ def mcc(pred: Tensor, target: Tensor) -> float:
     return multiclass_matthews_corrcoef(labels, target.long().reshape(-1), num_classes=n).item()
 
 
+@register_metric("auroc", higher_is_better=True, description="area under the ROC curve of a binary score")
+def auroc(pred: Tensor, target: Tensor) -> float:
+    """Binary AUROC as the Mann-Whitney statistic: the probability that a positive outscores a
+    negative, ties counting one half, ``(R_+ - n_+(n_+ + 1)/2) / (n_+ n_-)`` with ``R_+`` the sum of
+    the positives' average ranks. Exact for any real scores (no thresholds, no squashing).
+
+    ``pred`` holds scores ``(N,)`` or two-class logits or probabilities ``(N, 2)`` (scored by
+    column 1 minus column 0, monotone in either); ``target`` holds 0/1. NaN when ``target`` has one
+    class only, where the ROC curve is undefined.
+    """
+    _check_same_length(pred, target, "auroc")
+    if pred.dim() == 2 and pred.shape[1] != 2:
+        raise ValueError(f"auroc: expected scores (N,) or two-class outputs (N, 2), got shape {tuple(pred.shape)}")
+    scores = (pred[:, 1] - pred[:, 0] if pred.dim() == 2 else pred.reshape(-1)).double()
+    positive = target.reshape(-1) != 0
+    n_pos, n_neg = int(positive.sum()), int((~positive).sum())
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ordered, order = torch.sort(scores)
+    _, group, counts = torch.unique_consecutive(ordered, return_inverse=True, return_counts=True)
+    mean_rank = torch.cumsum(counts, 0).double() - (counts.double() - 1) / 2  # ranks 1..N, ties averaged
+    ranks = torch.empty_like(scores)
+    ranks[order] = mean_rank[group]
+    return ((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)).item()
+
+
 @register_metric("mae", higher_is_better=False, description="mean absolute error")
 def mae(pred: Tensor, target: Tensor) -> float:
     """Mean absolute error (torchmetrics)."""
