@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from sciformers.core import ConfigError
-from sciformers.evaluation import get_metric, read_records, resolve, run_pipeline
+from sciformers.evaluation import get_metric, get_task, read_records, resolve, run_pipeline
 
 FAST = [
     "train.epochs=2",
@@ -40,6 +40,14 @@ def test_smoke_pipeline_writes_records_report_and_checkpoints(tmp_path):
     assert "planted_shapelets_confusion" in report and "planted_shapelets_shapelets" in report
     summary = report.split("## timeseries/uea_classification: summary")[1].split("\n## ")[0]
     assert "| planted_shapelets | " in summary and "| mean over 1 | " in summary
+    # a dataset whose planned seeds have not all finished is marked [n=k] and left out of the mean
+    task = get_task("timeseries.uea_classification")
+    two = [r.model_copy(update={"config": {**r.config, "train": {**r.config["train"], "seeds": [0, 1]}}})
+           for r in records]
+    partial = task.tables(two)[0].rows
+    assert all(cell.endswith("[n=1]") for cell in partial[0][1:]) and len(partial) == 1
+    done = task.tables(two + [r.model_copy(update={"seed": 1}) for r in two])[0].rows
+    assert not any("[n=" in cell for cell in done[0]) and done[1][0] == "mean over 1"
     ckpt = out / "checkpoints" / "timeseries.shapeformer" / "PlantedShapelets" / "seed0"
     assert json.loads((ckpt / "config.json").read_text())["model"] == "timeseries.shapeformer"
     saved = json.loads((out / "predictions" / "timeseries.planted_shapelets" / "timeseries.shapeformer_seed0.json")

@@ -158,30 +158,33 @@ class UEAClassificationTask(TaskSpec):
 
     def tables(self, records: list[RunRecord]) -> list[Table]:
         """Accuracy per dataset and model, mean ± std over seeds with the ratio to the majority class,
-        and the mean over the datasets on which every model has the same number of seeds."""
+        and the mean over the datasets on which every model has every seed its run planned."""
         acc: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+        planned: dict[str, int] = defaultdict(int)
         for r in records:
             acc[r.task][r.model].append(r.metrics["accuracy"])
+            planned[r.task] = max(planned[r.task], len(r.config.get("train", {}).get("seeds", ())))
         models = list(dict.fromkeys(r.model for r in records if r.model != self.baseline)) + [self.baseline]
         rows, complete = [], []
         for task, by_model in acc.items():
             base = statistics.fmean(by_model[self.baseline]) if by_model[self.baseline] else None
-            seeds = {len(by_model[m]) for m in models}
+            expected = max([planned[task]] + [len(v) for v in by_model.values()])
             row = [task.split(".", 1)[1]]
             for m in models:
                 values = by_model[m]
                 cell = "{:.3f} ± {:.3f}".format(*mean_std(values)) if values else "–"
                 if values and base:
                     cell += f" ({statistics.fmean(values) / base:.2f}×)"
-                row.append(cell + (f" [n={len(values)}]" if values and len(seeds) > 1 else ""))
+                row.append(cell + (f" [n={len(values)}]" if values and len(values) < expected else ""))
             rows.append(row)
-            if len(seeds) == 1 and 0 not in seeds:
+            if all(len(by_model[m]) == expected for m in models):
                 complete.append(by_model)
         if complete:
             rows.append([f"mean over {len(complete)}"] + [f"{statistics.fmean(statistics.fmean(c[m]) for c in complete):.3f}"
                                                           for m in models])
-        notes = ["accuracy, mean ± std over seeds (n=k: a model with fewer seeds than the others); in brackets the "
-                 "ratio to the majority class; the mean row covers the datasets on which every model has as many seeds."]
+        notes = ["accuracy, mean ± std over seeds ([n=k]: only k of the seeds the run planned have finished); in "
+                 "brackets the ratio to the majority class; the mean row covers the datasets on which every model "
+                 "has every planned seed."]
         return [Table("Accuracy per dataset", ["dataset"] + models, rows, notes)]
 
 
