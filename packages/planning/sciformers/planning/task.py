@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, ClassVar, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
 
 import numpy as np
 import torch
@@ -51,6 +51,9 @@ from sciformers.planning.scoring import (
     score_responses,
 )
 from sciformers.planning.tokenizer import Tokenizer, parse_response
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 class PlanningEval(Config):
@@ -255,7 +258,7 @@ class PlanningTask(TaskSpec):
                 figs["maze_trace_example"] = example
         return figs
 
-    def _trace_example(self, records: list[RunRecord], run_dirs: Sequence[Path]) -> Any:
+    def _trace_example(self, records: list[RunRecord], run_dirs: Sequence[Path]) -> Figure | None:
         """The first test maze searched by A* and by the first Searchformer that writes a trace
         (lowest seed, then name), from the run folders' saved responses; ``None`` without them."""
         traced = sorted((r for r in records if "ilr" in r.metrics and r.model != "astar"), key=lambda r: (r.seed, r.model))
