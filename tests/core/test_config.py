@@ -61,3 +61,13 @@ def test_deep_merge_merges_dicts_and_replaces_lists():
     base = {"a": {"x": 1, "y": [1, 2]}, "b": 1}
     assert deep_merge(base, {"a": {"y": [3]}}) == {"a": {"x": 1, "y": [3]}, "b": 1}
     assert base["a"]["y"] == [1, 2]
+
+
+def test_overrides_reach_keys_with_dots():
+    base = {"models": {"timeseries.shapeformer": {"model": "timeseries.shapeformer", "kwargs": {"dim": 64}},
+                       "minirocket": {"model": "minirocket"}}}
+    out = apply_overrides(base, ["models.timeseries.shapeformer.kwargs.dim=32", "models.minirocket.kwargs.n=3"])
+    assert out["models"]["timeseries.shapeformer"]["kwargs"] == {"dim": 32}
+    assert out["models"]["minirocket"]["kwargs"] == {"n": 3} and set(out["models"]) == set(base["models"])
+    # a key that does not exist yet is still split at every dot
+    assert apply_overrides({}, ["a.b.c=1"]) == {"a": {"b": {"c": 1}}}

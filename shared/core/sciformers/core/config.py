@@ -107,11 +107,30 @@ def deep_merge(base: Mapping[str, Any], update: Mapping[str, Any]) -> dict[str, 
     return out
 
 
+def _existing_keys(node: Any, parts: list[str]) -> list[str]:
+    """Rejoin dotted segments that name one existing key, longest first, so that
+    ``models.timeseries.shapeformer.kwargs.dim`` reaches the entry ``timeseries.shapeformer``."""
+    keys: list[str] = []
+    i = 0
+    while i < len(parts):
+        j = next((j for j in range(len(parts), i + 1, -1)
+                  if isinstance(node, dict) and ".".join(parts[i:j]) in node), i + 1)
+        keys.append(".".join(parts[i:j]))
+        node = node.get(keys[-1]) if isinstance(node, dict) else None
+        i = j
+    return keys
+
+
 def apply_overrides(data: Mapping[str, Any], overrides: list[str]) -> dict[str, Any]:
-    """Apply ``--set`` items to a nested dict; unknown keys are caught later by validation."""
+    """Apply ``--set`` items to a nested dict; unknown keys are caught later by validation.
+
+    A key whose name holds dots (a model entry such as ``timeseries.shapeformer``) is reached
+    by writing it as it is: ``models.timeseries.shapeformer.kwargs.dim=32``.
+    """
     out = copy.deepcopy(dict(data))
     for item in overrides:
         parts, value = parse_override(item)
+        parts = _existing_keys(out, parts)
         node = out
         for part in parts[:-1]:
             child = node.get(part)
