@@ -76,3 +76,17 @@ def test_nan_input_is_refused_before_training():
     X[3, 1, 5] = np.nan
     with pytest.raises(ValueError, match="(?i)missing|nan"):
         ShapeFormerClassifier(**TINY).fit(X, y)
+
+
+def test_normalized_classifier_ignores_each_series_scale_and_offset():
+    X, y = planted()
+    rng = np.random.default_rng(1)
+    scale = rng.uniform(0.01, 100.0, (len(X), X.shape[1], 1))  # per series and channel
+    offset = rng.normal(0, 50, (len(X), X.shape[1], 1))
+    fit = dict(TINY, num_shapelets=2, random_state=0, normalize=True)
+    clf = ShapeFormerClassifier(**fit).fit(X, y)
+    moved = ShapeFormerClassifier(**fit).fit(X * scale + offset, y)
+    assert [s.start for s in clf.shapelets_] == [s.start for s in moved.shapelets_]
+    np.testing.assert_allclose(moved.predict_proba(X * scale + offset), clf.predict_proba(X), atol=1e-4)
+    raw = ShapeFormerClassifier(**{**fit, "normalize": False}).fit(X, y)
+    assert not np.allclose(raw.predict_proba(X * scale + offset), raw.predict_proba(X), atol=1e-4)

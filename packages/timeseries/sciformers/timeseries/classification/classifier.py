@@ -7,7 +7,9 @@ to ``min_lr``, weight decay, cross-entropy (the reference code's recipe, Le et a
 No validation data is needed and the test set is never seen.
 
 Unequal-length series are end-padded by repeating their last value (edge padding) to the
-longest training length; longer series at predict time are truncated to it.
+longest training length; longer series at predict time are truncated to it. With
+``normalize=True`` each series is z-normalised per channel before padding (the reference code
+does not normalise, so the default is off).
 """
 
 from __future__ import annotations
@@ -19,21 +21,24 @@ import numpy as np
 from sktime.classification.deep_learning.base import BaseDeepClassifierPytorch
 
 from sciformers.core import load_model_state, save_model
-from sciformers.timeseries.classification.data import pad_panel
+from sciformers.timeseries.classification.data import pad_panel, z_normalize
 from sciformers.timeseries.classification.discovery import discover_shapelets
 from sciformers.timeseries.classification.shapeformer import ShapeFormer, shapelet_specs
 
 MODEL_NAME = "timeseries.shapeformer"
 
 
-def to_padded_numpy(X: Any, length: int | None = None) -> np.ndarray:
+def to_padded_numpy(X: Any, length: int | None = None, normalize: bool = False) -> np.ndarray:
     """A panel as ``(N, C, T)`` floats, each series edge-padded (or truncated) to ``length``.
 
     Args:
         X: a ``numpy3D`` array or an sktime ``df-list`` (list of ``(T_i, C)`` DataFrames).
         length: target length; ``None`` uses the longest series.
+        normalize: z-normalise each series per channel (over its own steps) before padding.
     """
     series = list(X.astype(np.float64)) if isinstance(X, np.ndarray) else [np.asarray(df, np.float64).T for df in X]
+    if normalize:
+        series = z_normalize(series)
     return pad_panel(series, length or max(x.shape[1] for x in series))
 
 
@@ -58,6 +63,9 @@ class ShapeFormerClassifier(BaseDeepClassifierPytorch):
         verbose: print the loss per epoch.
         random_state: seeds weights and batch order.
         n_jobs: threads for shapelet discovery (``-1``: every core); the shapelets do not depend on it.
+        normalize: z-normalise each series per channel before discovery, training and prediction
+            (for data on its raw scale; the reference does not, and the UCR/UEA archive mostly
+            ships z-normalised series).
 
     Examples:
         >>> from sktime.datasets import load_basic_motions
@@ -84,6 +92,7 @@ class ShapeFormerClassifier(BaseDeepClassifierPytorch):
         dim: int = 128, generic_dim: int = 48, heads: int = 4, ffn_dim: int = 256, dropout: float = 0.4,
         num_epochs: int = 200, batch_size: int = 8, lr: float = 0.05, min_lr: float = 1e-3,
         weight_decay: float = 5e-4, verbose: bool = False, random_state: int | None = None, n_jobs: int = 1,
+        normalize: bool = False,
     ) -> None:
         self.num_shapelets = num_shapelets
         self.discovery_window = discovery_window
@@ -97,6 +106,7 @@ class ShapeFormerClassifier(BaseDeepClassifierPytorch):
         self.min_lr = min_lr
         self.weight_decay = weight_decay
         self.n_jobs = n_jobs
+        self.normalize = normalize
         super().__init__(
             num_epochs=num_epochs, batch_size=batch_size, optimizer="RAdam",
             optimizer_kwargs={"weight_decay": weight_decay}, lr=lr, verbose=verbose, random_state=random_state,
@@ -105,13 +115,13 @@ class ShapeFormerClassifier(BaseDeepClassifierPytorch):
     # -- sktime hooks ---------------------------------------------------------------------------
 
     def _fit(self, X: Any, y: np.ndarray) -> "ShapeFormerClassifier":
-        Xp = to_padded_numpy(X)
+        Xp = to_padded_numpy(X, normalize=self.normalize)
         self.series_length_ = Xp.shape[-1]
         super()._fit(Xp, y)
         return self
 
     def _predict_proba(self, X: Any) -> np.ndarray:
-        return super()._predict_proba(to_padded_numpy(X, self.series_length_))
+        return super()._predict_proba(to_padded_numpy(X, self.series_length_, self.normalize))
 
     def _build_network(self, X: np.ndarray, y: np.ndarray) -> ShapeFormer:
         """Offline Shapelet Discovery on the training series, then the network."""
@@ -148,7 +158,7 @@ class ShapeFormerClassifier(BaseDeepClassifierPytorch):
         """Two tiny configurations so ``check_estimator`` runs in seconds."""
         tiny = {"num_epochs": 2, "batch_size": 4, "dim": 8, "generic_dim": 4, "heads": 2, "ffn_dim": 8,
                 "num_shapelets": 1, "discovery_window": 5, "scan_window": 5}
-        return [tiny, {**tiny, "num_shapelets": 2, "pip_ratio": 0.5, "lr": 0.01, "dropout": 0.0}]
+        return [tiny, {**tiny, "num_shapelets": 2, "pip_ratio": 0.5, "lr": 0.01, "dropout": 0.0, "normalize": True}]
 
 
 # -- checkpoints: safetensors + JSON ----------------------------------------------------------

@@ -222,3 +222,9 @@ def pad_panel(X: list[np.ndarray], length: int) -> np.ndarray:
         x = x[:, :length]
         out[i] = np.pad(x, ((0, 0), (0, length - x.shape[1])), mode="edge")
     return out
+
+
+def z_normalize(X: list[np.ndarray], eps: float = 1e-8) -> list[np.ndarray]:
+    """Each series' channels shifted and scaled to mean 0 and standard deviation 1 over its own
+    time steps (per series, so no statistic crosses series or splits); a constant channel becomes 0."""
+    return [(x - x.mean(1, keepdims=True)) / np.maximum(x.std(1, keepdims=True), eps) for x in X]
