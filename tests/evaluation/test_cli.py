@@ -1,5 +1,6 @@
 """The sciformers CLI: list, run, report, data, predict; bad input exits 2 with a message."""
 
+from sciformers.evaluation import read_records
 from sciformers.evaluation.cli import main
 
 FAST = ["--set", "train.steps=2", "--set", "data.n_train=40", "--set", "data.n_test=10", "--set", "train.eval_every=1"]
@@ -15,8 +16,10 @@ def test_list_shows_every_registry(capsys):
 
 def test_run_report_predict(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["run", "attention/listops", "--out", str(out), "--quiet", "--seed", "1"] + FAST) == 0
+    assert main(["run", "attention/listops", "--out", str(out), "--quiet", "--seed", "1", "--models", "softmax,linear"]
+                + FAST) == 0
     printed = capsys.readouterr().out
+    assert {r.model for r in read_records(out / "records.jsonl")} == {"softmax", "linear", "majority"}
     assert f"report:  {out / 'report.md'}" in printed
     assert f"records: {out / 'records.jsonl'}" in printed and (out / "records.jsonl").is_file()
     assert main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0

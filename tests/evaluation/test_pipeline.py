@@ -33,6 +33,10 @@ def test_overrides_and_presets_compose():
     assert rp.data.max_len == 70 and rp.data.n_train == 300  # override over preset over base
     assert rp.train.seeds == [3, 4] and rp.config.model_defaults["dim"] == 16
     assert resolve("attention/listops", "smoke", seed=7).train.seeds == [7]
+    assert list(resolve("attention/listops", "smoke", models=["sinkhorn", "softmax"]).config.models) == ["sinkhorn",
+                                                                                                   "softmax"]
+    with pytest.raises(ConfigError, match="--models: performer not in attention/listops; it has softmax, linear"):
+        resolve("attention/listops", "smoke", models=["performer"])
 
 
 @pytest.mark.parametrize(

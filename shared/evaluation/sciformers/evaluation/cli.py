@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="run folder (default runs/<pipeline>/<timestamp>)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--seed", type=int, help="run a single training seed (sets train.seeds=[N])")
+    p.add_argument("--models", type=lambda v: [m.strip() for m in v.split(",") if m.strip()], metavar="NAME,...",
+                   help="run only these pipeline models (the baseline always runs)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--threads", type=int, help="CPU threads for torch (small models often run fastest on 1)")
 
@@ -82,12 +84,12 @@ def _run(args: argparse.Namespace) -> None:
             raise ConfigError(f"--threads must be at least 1, got {args.threads}")
         torch.set_num_threads(args.threads)
     if args.pipeline == "quickstart":
-        if args.overrides or args.preset != DEFAULT_PRESET or args.seed is not None:
-            raise ConfigError("quickstart runs every pipeline's smoke preset; --preset/--set/--seed do not apply")
+        if args.overrides or args.preset != DEFAULT_PRESET or args.seed is not None or args.models is not None:
+            raise ConfigError("quickstart runs every pipeline's smoke preset; --preset/--set/--seed/--models do not apply")
         result = run_quickstart(args.out, device=args.device, quiet=args.quiet)
     else:
         result = run_pipeline(args.pipeline, preset=args.preset, overrides=args.overrides, out=args.out,
-                              device=args.device, seed=args.seed, quiet=args.quiet)
+                              device=args.device, seed=args.seed, models=args.models, quiet=args.quiet)
     records = result.out_dir / "records.jsonl"  # quickstart: one folder, and one records file, per pipeline
     print(f"records: {records if records.is_file() else result.out_dir / '<pipeline>' / 'records.jsonl'}")
     print(f"report:  {result.report_md}")

@@ -61,12 +61,16 @@ class ResolvedPipeline:
     train: TrainConfig
 
 
-def resolve(name: str, preset: str = DEFAULT_PRESET, overrides: list[str] | None = None, seed: int | None = None) -> ResolvedPipeline:
+def resolve(name: str, preset: str = DEFAULT_PRESET, overrides: list[str] | None = None, seed: int | None = None,
+            models: list[str] | None = None) -> ResolvedPipeline:
     """Merge ``preset`` and ``overrides`` into the pipeline ``name`` and validate every section.
 
+    ``seed`` keeps one training seed; ``models`` keeps only those pipeline models (the task's
+    baseline always runs).
+
     Raises:
-        ConfigError: for an unknown preset, an unknown key anywhere, or a bad value; the
-            message names the key as ``data.reynolds`` / ``train.stpes``.
+        ConfigError: for an unknown preset, an unknown key anywhere, an unknown model, or a bad
+            value; the message names the key as ``data.reynolds`` / ``train.stpes``.
     """
     pipeline_name, path = find_pipeline(name)
     raw = load_yaml(path)
@@ -78,6 +82,12 @@ def resolve(name: str, preset: str = DEFAULT_PRESET, overrides: list[str] | None
     merged = apply_overrides(merged, overrides or [])
     if seed is not None:
         merged = apply_overrides(merged, [f"train.seeds=[{seed}]"])
+    if models is not None:
+        available = merged.get("models") or {}
+        unknown = [m for m in models if m not in available]
+        if unknown:
+            raise ConfigError(f"--models: {', '.join(unknown)} not in {pipeline_name}; it has {', '.join(available)}")
+        merged["models"] = {m: available[m] for m in models}
     config = PipelineConfig.parse({**merged, "presets": presets}, where=str(path.name))
     task = get_task(config.task)
     data = task.data_schema.parse(config.data, where="data")
@@ -131,11 +141,12 @@ def run_pipeline(
     out: Path | None = None,
     device: str = "auto",
     seed: int | None = None,
+    models: list[str] | None = None,
     quiet: bool = False,
     echo: Callable[[str], None] = print,
 ) -> RunResult:
     """Run one pipeline end to end and write its records and report into ``out``."""
-    rp = resolve(name, preset, overrides, seed)
+    rp = resolve(name, preset, overrides, seed, models)
     out = out or default_out_dir(rp.config.name)
     done = _prepare_out_dir(out, rp.resolved)
     task = get_task(rp.config.task)
