@@ -47,6 +47,9 @@ bench: setup
 	  --set 'data.datasets=[OSULeaf, ACSF1, PLAID]' --out runs/bench/timeseries/uea_5seeds_C
 	$(BIN)/sciformers report runs/bench/timeseries/uea_5seeds_A runs/bench/timeseries/uea_5seeds_B \
 	  runs/bench/timeseries/uea_5seeds_C --out runs/bench/timeseries/uea_5seeds
+	$(BIN)/sciformers run timeseries/uea_classification --preset bench --threads 1 --models timeseries.shapeformer \
+	  --set 'data.datasets=[PLAID]' --set 'train.seeds=[0, 1, 2]' \
+	  --set models.timeseries.shapeformer.kwargs.normalize=true --out runs/bench/timeseries/plaid_normalized
 	$(BIN)/sciformers run timeseries/forecast_ettlike --preset bench --out runs/bench/timeseries/forecast_ettlike
 	$(BIN)/sciformers run timeseries/forecast_ettlike --preset bench --set 'data.horizons=[336, 720]' --threads 1 \
 	  --out runs/bench/timeseries/forecast_ettlike_long
