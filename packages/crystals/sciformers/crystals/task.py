@@ -172,10 +172,8 @@ class EMTFormationTask(SupervisedTask):
         pred = Trainer(ctx.train, device=ctx.device, seed=record.seed, quiet=True).predict(module, test, collate_fn=collate)
         history_file = run_dir / "checkpoints" / "last" / "state.json"
         history = json.loads(history_file.read_text()).get("history", []) if history_file.is_file() else []
-        target = self.predictions_path(ctx.out_dir, f"{record.model}_seed{record.seed}.json")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps({
-            "y_true": self.targets(test).tolist(), "y_pred": torch.as_tensor(pred).double().tolist(), "history": history}))
+        self.write_predictions(ctx.out_dir, f"{record.model}_seed{record.seed}.json", {
+            "y_true": self.targets(test).tolist(), "y_pred": torch.as_tensor(pred).double().tolist(), "history": history})
 
     def _artifacts(self, model: str, seed: int, run_dirs: Sequence[Path]) -> dict[str, Any] | None:
         path = self.saved_predictions(run_dirs, f"{model}_seed{seed}.json")

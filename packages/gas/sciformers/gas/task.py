@@ -203,10 +203,8 @@ class SyntheticOGITask(SupervisedTask):
         if len(candidates) == 0:
             return
         idx = candidates[torch.linspace(0, len(candidates) - 1, min(n, len(candidates))).long()]
-        target = self.predictions_path(run_dir, f"{name}_examples.npz")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(target, frames=test.images[idx, 0].numpy(), truth=test.masks[idx].numpy(),
-                            pred=pred[idx].numpy())
+        self.write_predictions(run_dir, f"{name}_examples.npz", {
+            "frames": test.images[idx, 0].numpy(), "truth": test.masks[idx].numpy(), "pred": pred[idx].numpy()})
 
     # -- report -------------------------------------------------------------------------------
 

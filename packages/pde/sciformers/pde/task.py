@@ -170,9 +170,7 @@ class KolmogorovTask(SupervisedTask):
                           infer_ms_per_sample=1000.0 * eval_s / len(target), higher_is_better=TIMING_DIRECTIONS)
 
     def _save_fields(self, ctx: RunContext, name: str, pred: Tensor, target: Tensor) -> None:
-        path = self.predictions_path(ctx.out_dir, f"{name}.npz")  # example rollouts for the field figure
-        path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, pred=pred.numpy(), target=target.numpy())
+        self.write_predictions(ctx.out_dir, f"{name}.npz", {"pred": pred.numpy(), "target": target.numpy()})  # field figure
 
     # -- report -----------------------------------------------------------------------------
 

@@ -242,9 +242,7 @@ class PlanningTask(TaskSpec):
         (words joined by spaces) and whether it is valid, correct and optimal."""
         rows = [{"task": ex.text, "response": " ".join(s.words), "valid": s.parsed.valid, "correct": s.correct,
                  "optimal": s.optimal} for ex, s in zip(test, scored)]
-        target = self.predictions_path(ctx.out_dir, f"{name}_seed{seed}.json")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(json.dumps({"model": name, "seed": seed, "responses": rows}))
+        self.write_predictions(ctx.out_dir, f"{name}_seed{seed}.json", {"model": name, "seed": seed, "responses": rows})
 
     # -- report ----------------------------------------------------------------------------
 

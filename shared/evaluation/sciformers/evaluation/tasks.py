@@ -8,12 +8,14 @@ domains write only data loading and scoring.
 
 from __future__ import annotations
 
+import json
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Sequence
 
+import numpy as np
 from torch import Tensor
 from torch.utils.data import Dataset
 
@@ -67,6 +69,19 @@ class TaskSpec(ABC):
     def predictions_path(self, run_dir: Path, name: str) -> Path:
         """``<run_dir>/predictions/<task>/<name>``: where :meth:`run` keeps what :meth:`plots` draws."""
         return run_dir / "predictions" / self.name / name
+
+    def write_predictions(self, run_dir: Path, name: str, payload: dict[str, Any]) -> Path:
+        """Write ``payload`` to :meth:`predictions_path` (its folder created): JSON for a ``.json``
+        name, compressed arrays for a ``.npz`` name."""
+        path = self.predictions_path(run_dir, name)
+        if path.suffix not in (".json", ".npz"):
+            raise ValueError(f"write_predictions: {name!r} must end in .json or .npz")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix == ".npz":
+            np.savez_compressed(path, **payload)
+        else:
+            path.write_text(json.dumps(payload))
+        return path
 
     def saved_predictions(self, run_dirs: Sequence[Path], name: str) -> Path | None:
         """``predictions/<task>/<name>`` of the last of ``run_dirs`` that holds it, else ``None``."""

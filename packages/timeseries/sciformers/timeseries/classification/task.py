@@ -247,9 +247,7 @@ def run_dataset(task: DatasetTask, ctx: RunContext) -> Iterator[RunRecord]:
                 save_classifier(est, ctx.out_dir / "checkpoints" / name / task.dataset / f"seed{seed}")
                 saved["shapelets"] = [{**s, "series": sh.series, "source": X_train[sh.series, sh.channel].tolist()}
                                       for s, sh in zip(est.network_kwargs_["shapelets"], est.shapelets_)]
-            target = task.predictions_path(ctx.out_dir, f"{name}_seed{seed}.json")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(saved))
+            task.write_predictions(ctx.out_dir, f"{name}_seed{seed}.json", saved)
             yield ctx.record(
                 task=task, model=name, seed=seed, n_params=n_params,
                 metrics={m.name: m(scores, y_test) for m in task.metric_objects()},
