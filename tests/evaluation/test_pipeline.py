@@ -115,3 +115,17 @@ def test_resume_keys_on_task_model_and_seed(tmp_path):
     assert RunContext.is_done(ctx, task, "majority", 0)
     assert not RunContext.is_done(ctx, "another.task", "majority", 0)
     assert not RunContext.is_done(ctx, task, "majority", 1)
+
+
+def test_write_predictions_round_trips_json_and_npz(tmp_path):
+    import numpy as np
+
+    task = get_task(resolve("attention/listops", "smoke").config.task)
+    assert task.saved_predictions([tmp_path], "m_seed0.json") is None
+    written = task.write_predictions(tmp_path, "m_seed0.json", {"y": [1, 2]})
+    assert written == tmp_path / "predictions" / task.name / "m_seed0.json"
+    assert json.loads(task.saved_predictions([tmp_path], "m_seed0.json").read_text()) == {"y": [1, 2]}
+    with np.load(task.write_predictions(tmp_path, "m.npz", {"a": np.arange(3)})) as saved:
+        assert saved["a"].tolist() == [0, 1, 2]
+    with pytest.raises(ValueError, match="must end in .json or .npz"):
+        task.write_predictions(tmp_path, "m.csv", {})
