@@ -114,7 +114,7 @@ class PathogenReadsTask(TaskSpec):
                 else:
                     raise TypeError(f"{name}: model {model_name!r} is neither a DNA LM nor a read baseline")
                 record = ctx.record(task=self, model=name, seed=seed, n_params=n_params, metrics=metrics, **timing)
-                save_artifacts(artifacts_file, self.artifacts)
+                self.write_predictions(ctx.out_dir, artifacts_file.name, artifacts_json(self.artifacts))
                 yield record
 
     def _run_baseline(self, model: ReadBaseline, reads: dict[str, ReadSet], name: str,
@@ -236,16 +236,15 @@ class PathogenReadsTask(TaskSpec):
         return figs
 
 
-def save_artifacts(path: Path, artifacts: dict[str, Any]) -> None:
-    """The report's data (curves, ROC scores, embedding, k-mer sizes) as JSON."""
+def artifacts_json(artifacts: dict[str, Any]) -> dict[str, Any]:
+    """The report's data (curves, ROC scores, embedding, k-mer sizes) in JSON-ready form."""
     embedding = artifacts["embedding"]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({**artifacts, "embedding": None if embedding is None else
-                                [embedding[0], np.asarray(embedding[1]).tolist(), list(embedding[2])]}))
+    return {**artifacts, "embedding": None if embedding is None else
+            [embedding[0], np.asarray(embedding[1]).tolist(), list(embedding[2])]}
 
 
 def load_artifacts(path: Path) -> dict[str, Any]:
-    """What :func:`save_artifacts` wrote, with integer seeds and the embedding as an array again."""
+    """What was saved from :func:`artifacts_json`, with integer seeds and the embedding as an array again."""
     raw = json.loads(path.read_text())
     embedding = raw["embedding"]
     return {"curves": {m: _int_keys(v) for m, v in raw["curves"].items()},

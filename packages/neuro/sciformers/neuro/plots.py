@@ -64,20 +64,20 @@ def behavior(t: np.ndarray, true: np.ndarray, pred: np.ndarray) -> plt.Figure:
     return fig
 
 
-def save_figure_data(path: Path, store: dict[str, Any]) -> None:
-    """``store`` (arrays, or tuples of arrays) as one ``.npz``; a tuple's parts become ``key#0``, ``key#1``..."""
+def figure_arrays(store: dict[str, Any]) -> dict[str, np.ndarray]:
+    """``store`` (arrays, or tuples of arrays) as flat arrays for one ``.npz``; a tuple's parts become ``key#0``,
+    ``key#1``..."""
     arrays: dict[str, np.ndarray] = {}
     for key, value in store.items():
         if isinstance(value, tuple):
             arrays |= {f"{key}#{i}": np.asarray(part) for i, part in enumerate(value)}
         else:
             arrays[key] = np.asarray(value)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **arrays)
+    return arrays
 
 
 def load_figure_data(path: Path) -> dict[str, Any]:
-    """The ``store`` that :func:`save_figure_data` wrote."""
+    """The ``store`` whose :func:`figure_arrays` were saved to ``path``."""
     store: dict[str, Any] = {}
     parts: dict[str, dict[int, np.ndarray]] = {}
     with np.load(path) as saved:

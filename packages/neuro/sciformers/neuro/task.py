@@ -149,7 +149,7 @@ class SimulatedCircuitTask(TaskSpec):
                     metrics, n_params = runners[model](ctx, prep, ev, name, kw, seed)
                 record = ctx.record(task=self, model=name, seed=seed, n_params=n_params, metrics=metrics,
                                     fit_s=time.perf_counter() - t0)
-                plots.save_figure_data(figure_file, self.figures)
+                self.write_predictions(ctx.out_dir, figure_file.name, plots.figure_arrays(self.figures))
                 yield record
 
     # -- bits/spike on the test windows' bins ------------------------------------------------------

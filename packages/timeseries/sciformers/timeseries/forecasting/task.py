@@ -144,9 +144,9 @@ class LongHorizonTask(TaskSpec):
             n_test += len(test)
             save_model(run_dir / "final", module, {"model": model_name, "kwargs": {
                 **kwargs, "seq_len": cfg.seq_len, "pred_len": horizon, "n_vars": len(data.columns)}})
-            if seed == ctx.seeds[0] and horizon == cfg.horizons[0]:
-                save_windows(self.predictions_path(ctx.out_dir, f"{name}_windows.json"), test, pred,
-                             cfg.plot_windows, data.columns)
+            if seed == ctx.seeds[0] and horizon == cfg.horizons[0] and cfg.plot_windows > 0:
+                self.write_predictions(ctx.out_dir, f"{name}_windows.json",
+                                       example_windows(test, pred, cfg.plot_windows, data.columns))
         return ctx.record(
             task=self, model=name, seed=seed, n_params=n_params, metrics=metrics, fit_s=fit_s, eval_s=eval_s,
             infer_ms_per_sample=1000.0 * eval_s / max(n_test, 1), higher_is_better={k: False for k in metrics},
@@ -198,15 +198,11 @@ class LongHorizonTask(TaskSpec):
         return figures
 
 
-def save_windows(target: Path, test: WindowDataset, pred: torch.Tensor, k: int, columns: list[str]) -> None:
-    """``k`` evenly spaced test windows (lookback, truth) and one model's forecasts of them, as JSON."""
-    if k == 0:
-        return
+def example_windows(test: WindowDataset, pred: torch.Tensor, k: int, columns: list[str]) -> dict[str, Any]:
+    """``k`` evenly spaced test windows (lookback, truth) and one model's forecasts of them, as JSON lists."""
     idx = np.linspace(0, len(test) - 1, k).round().astype(int)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps({
-        "columns": columns, "windows": idx.tolist(), "x": torch.stack([test[i]["x"] for i in idx]).tolist(),
-        "y": torch.stack([test[i]["y"] for i in idx]).tolist(), "forecast": pred[idx].tolist()}))
+    return {"columns": columns, "windows": idx.tolist(), "x": torch.stack([test[i]["x"] for i in idx]).tolist(),
+            "y": torch.stack([test[i]["y"] for i in idx]).tolist(), "forecast": pred[idx].tolist()}
 
 
 LONG_HORIZON = register_task(LongHorizonTask())
