@@ -3,6 +3,7 @@
 import json
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import yaml
 
@@ -118,8 +119,6 @@ def test_resume_keys_on_task_model_and_seed(tmp_path):
 
 
 def test_write_predictions_round_trips_json_and_npz(tmp_path):
-    import numpy as np
-
     task = get_task(resolve("attention/listops", "smoke").config.task)
     assert task.saved_predictions([tmp_path], "m_seed0.json") is None
     written = task.write_predictions(tmp_path, "m_seed0.json", {"y": [1, 2]})
