@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from sciformers.evaluation.suites import listops_data as lo
+from sciformers.attention_suites import listops_data as lo
 
 GEN = dict(min_len=10, max_len=80, max_depth=5, max_args=5, leaf_prob=0.6)
 

@@ -3,7 +3,7 @@
 import pytest
 
 from sciformers.evaluation import run_pipeline
-from sciformers.evaluation.suites.kernel_timing import KernelCase, measure_memory
+from sciformers.attention_suites.kernel_timing import KernelCase, measure_memory
 
 
 def test_throughput_smoke_records_speed_and_ratio(tmp_path):

@@ -13,11 +13,15 @@ from sciformers.core.registry import (
     create_model,
     SHARED_PORTIONS,
     domain_names,
+    domain_of,
+    ModelSpec,
     get_model_factory,
+    get_model_spec,
     import_all_domains,
     import_domain,
     list_models,
     register_model,
+    registering_portions,
 )
 
 # --- training: seeding, device, Trainer, checkpoints, distributed ---

@@ -24,7 +24,7 @@ def _batch_size(batch: Any) -> int:
     return len(batch)
 
 
-@register_model("majority")
+@register_model("majority", kind="estimator", test_kwargs={"num_classes": 3})
 class MajorityClassifier(TrainModule):
     """Predicts the most frequent training label for every input (ties: the smallest label).
 
@@ -51,7 +51,7 @@ class MajorityClassifier(TrainModule):
         return scores
 
 
-@register_model("mean")
+@register_model("mean", kind="estimator")
 class MeanRegressor(TrainModule):
     """Predicts the training mean target (per output dimension) for every input."""
 

@@ -17,12 +17,12 @@ from pathlib import Path
 import torch
 
 from sciformers.attention import get_attention_spec, list_attention
-from sciformers.core import ConfigError, apply_overrides, import_all_domains, list_models
+from sciformers.core import ConfigError, apply_overrides, list_models
 from sciformers.evaluation.datasets import get_dataset, get_predictor, list_datasets
 from sciformers.evaluation.pipeline import DEFAULT_PRESET, list_pipelines, run_pipeline, run_quickstart
 from sciformers.evaluation.records import read_records
 from sciformers.evaluation.report import write_report
-from sciformers.evaluation.tasks import get_task, list_tasks
+from sciformers.evaluation.tasks import get_task, import_all_tasks, list_tasks
 
 LISTABLE = ("pipelines", "models", "tasks", "attention", "datasets")
 
@@ -63,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _list(what: str | None) -> None:
-    import_all_domains()
+    import_all_tasks()
     sections = {
         "pipelines": list_pipelines,
         "models": list_models,

@@ -1,7 +1,8 @@
 """The resolved pipeline config and the context a task runs in.
 
 A pipeline YAML has ``name, description, task, data, model_defaults, models, train, eval,
-presets``. The chosen preset is merged over the base, ``--set`` overrides over that, and the
+stages, presets``. ``model_defaults`` are merged under the kwargs of every pipeline model (never
+the task's baseline). The chosen preset is merged over the base, ``--set`` overrides over that, and the
 result is validated: unknown keys anywhere are errors naming the key.
 """
 
@@ -14,15 +15,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from pydantic import Field
 
 from sciformers.core import Config, TrainConfig
-from sciformers.evaluation.records import (
-    RunRecord,
-    Timings,
-    config_hash,
-    git_state,
-    hardware,
-    peak_rss_mb,
-    versions,
-)
+from sciformers.evaluation.records import RunRecord, Timings, config_hash, git_state, hardware, versions
+from sciformers.evaluation.records import peak_rss_mb as process_peak_rss_mb
 
 if TYPE_CHECKING:
     from sciformers.evaluation.tasks import TaskSpec
@@ -46,6 +40,7 @@ class PipelineConfig(Config):
     models: dict[str, ModelEntry] = Field(default_factory=dict)
     train: dict[str, Any] = Field(default_factory=dict)
     eval: dict[str, Any] = Field(default_factory=dict)
+    stages: dict[str, Any] = Field(default_factory=dict)
     presets: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
@@ -58,6 +53,8 @@ class RunContext:
         resolved: the resolved config as a plain dict (what is hashed into every record).
         data: the task-validated ``data:`` section.
         train: the validated ``train:`` section.
+        eval: the task-validated ``eval:`` section.
+        stages: the task-validated ``stages:`` section.
         out_dir: the run folder.
         device: ``auto``, ``cpu`` or ``cuda``.
         quiet: no progress bars or messages.
@@ -69,6 +66,8 @@ class RunContext:
     resolved: dict[str, Any]
     data: Config
     train: TrainConfig
+    eval: Config
+    stages: Config
     out_dir: Path
     device: str
     quiet: bool
@@ -109,15 +108,13 @@ class RunContext:
         eval_s: float = 0.0,
         train_samples_per_s: float | None = None,
         infer_ms_per_sample: float | None = None,
-        higher_is_better: dict[str, bool] | None = None,
+        peak_rss_mb: float | None = None,
         device: str | None = None,
     ) -> RunRecord:
-        """A :class:`RunRecord` carrying this run's provenance."""
+        """A :class:`RunRecord` carrying this run's provenance; every metric's direction comes from
+        the metric registry (a metric or a metric family)."""
         sha, dirty = git_state()
-        directions = task.higher_is_better() | (higher_is_better or {})
-        missing = [k for k in metrics if k not in directions]
-        if missing:
-            raise ValueError(f"task {task.name}: metrics without a direction: {missing}")
+        directions = task.higher_is_better(list(metrics))
         return RunRecord(
             run_id=self.run_id,
             pipeline=self.pipeline.name,
@@ -131,14 +128,14 @@ class RunContext:
             git_sha=sha,
             git_dirty=dirty,
             metrics=metrics,
-            higher_is_better={k: directions[k] for k in metrics},
+            higher_is_better=directions,
             timings=Timings(
                 fit_s=fit_s,
                 eval_s=eval_s,
                 train_samples_per_s=train_samples_per_s,
                 infer_ms_per_sample=infer_ms_per_sample,
             ),
-            peak_rss_mb=peak_rss_mb(),
+            peak_rss_mb=process_peak_rss_mb() if peak_rss_mb is None else peak_rss_mb,
             hardware=hardware(device or self.device_type()),
             versions=versions(),
         )

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from sciformers.core import Config, import_all_domains, import_domain
+from sciformers.core import Config
+from sciformers.evaluation.tasks import import_all_tasks, import_tasks
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ def list_datasets() -> list[str]:
 def get_dataset(name: str) -> DatasetEntry:
     """The registered dataset ``name`` (a ``domain.name`` imports its domain, a bare name every domain)."""
     if name not in _DATASETS:
-        import_domain(name) if "." in name else import_all_domains()
+        import_tasks(name) if "." in name else import_all_tasks()
     try:
         return _DATASETS[name]
     except KeyError:
@@ -99,9 +100,9 @@ def input_files(inputs: list[str], suffixes: Sequence[str], what: str, skip: Cal
 
 
 def get_predictor(domain: str) -> Predictor:
-    """The predictor of ``domain``, importing ``sciformers.<domain>`` if needed."""
+    """The predictor of ``domain``, importing the domain's task modules if needed."""
     if domain not in _PREDICTORS:
-        import_domain(domain)
+        import_tasks(domain)
     try:
         return _PREDICTORS[domain]
     except KeyError:

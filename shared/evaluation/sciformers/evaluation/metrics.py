@@ -1,12 +1,15 @@
 """Metrics over a whole test set: torchmetrics where it has the metric, our own where it does not.
 
 Each metric is a function ``(pred, target) -> float`` registered with its direction, so a
-RunRecord can store ``higher_is_better`` beside every value. Classification metrics take
+RunRecord can store ``higher_is_better`` beside every value. Keys a task computes by other
+means (one per horizon, per flow bin, per label fraction) are declared as *families*: a pattern
+such as ``rel_l2_h{h}`` with one direction for every key it matches (:func:`register_metric_family`). Classification metrics take
 logits or probabilities ``(N, C)`` or labels ``(N,)``; regression metrics take equal shapes.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
 
@@ -61,6 +64,52 @@ def get_metric(name: str) -> Metric:
 def list_metrics() -> list[str]:
     """Sorted names of the registered metrics."""
     return sorted(_METRICS)
+
+
+@dataclass(frozen=True)
+class MetricFamily:
+    """Metric keys that share a direction: ``pattern`` holds one ``{field}`` per varying part."""
+
+    pattern: str
+    higher_is_better: bool
+    description: str = ""
+
+    def matches(self, key: str) -> bool:
+        parts = re.split(r"\{[a-z_]+\}", self.pattern)
+        return re.fullmatch("(.+?)".join(map(re.escape, parts)), key) is not None
+
+
+_FAMILIES: dict[str, MetricFamily] = {}
+
+
+def register_metric_family(pattern: str, higher_is_better: bool, description: str = "") -> MetricFamily:
+    """Declare the direction of every key matching ``pattern`` (``rel_l2_h{h}``, ``pod_{flow}``).
+
+    Registering the same pattern again with the same direction is a no-op (modules may be
+    re-imported); a conflicting direction is an error.
+    """
+    family = MetricFamily(pattern, higher_is_better, description)
+    known = _FAMILIES.get(pattern)
+    if known is not None and known.higher_is_better != higher_is_better:
+        raise ValueError(f"metric family {pattern!r} is already registered with the other direction")
+    _FAMILIES.setdefault(pattern, family)
+    return _FAMILIES[pattern]
+
+
+def metric_direction(key: str) -> bool | None:
+    """``higher_is_better`` of a metric key: a registered metric first, then the first matching
+    family; ``None`` when nothing declares the key."""
+    if key in _METRICS:
+        return _METRICS[key].higher_is_better
+    for family in _FAMILIES.values():
+        if family.matches(key):
+            return family.higher_is_better
+    return None
+
+
+def list_metric_families() -> list[str]:
+    """Sorted patterns of the registered families."""
+    return sorted(_FAMILIES)
 
 
 def _labels_and_classes(pred: Tensor, target: Tensor) -> tuple[Tensor, int]:

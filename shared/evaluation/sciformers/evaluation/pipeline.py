@@ -16,11 +16,12 @@ from typing import Any, Callable
 
 import yaml
 
-from sciformers.core import ConfigError, TrainConfig, apply_overrides, deep_merge, load_yaml
+from sciformers.core import ConfigError, TrainConfig, apply_overrides, deep_merge, get_model_spec, load_yaml
 from sciformers.evaluation.context import PipelineConfig, RunContext
 from sciformers.evaluation.records import RunRecord, config_hash, new_run_id, read_records, write_records
 from sciformers.evaluation.report import write_report
-from sciformers.evaluation.tasks import get_task
+from sciformers.evaluation.runner import run_task
+from sciformers.evaluation.tasks import MeasurementTask, get_task
 
 DEFAULT_PRESET = "smoke"
 
@@ -59,6 +60,8 @@ class ResolvedPipeline:
     preset: str
     data: Any
     train: TrainConfig
+    eval: Any
+    stages: Any
 
 
 def resolve(name: str, preset: str = DEFAULT_PRESET, overrides: list[str] | None = None, seed: int | None = None,
@@ -69,8 +72,9 @@ def resolve(name: str, preset: str = DEFAULT_PRESET, overrides: list[str] | None
     baseline always runs).
 
     Raises:
-        ConfigError: for an unknown preset, an unknown key anywhere, an unknown model, or a bad
-            value; the message names the key as ``data.reynolds`` / ``train.stpes``.
+        ConfigError: for an unknown preset, an unknown key anywhere (``data``, ``train``,
+            ``eval``, ``stages``), an unknown model, or a bad value; the message names the key as
+            ``data.reynolds`` / ``train.stpes``.
     """
     pipeline_name, path = find_pipeline(name)
     raw = load_yaml(path)
@@ -90,13 +94,31 @@ def resolve(name: str, preset: str = DEFAULT_PRESET, overrides: list[str] | None
         merged["models"] = {m: available[m] for m in models}
     config = PipelineConfig.parse({**merged, "presets": presets}, where=str(path.name))
     task = get_task(config.task)
+    if not isinstance(task, MeasurementTask):  # a measurement suite's models are attention kernels
+        _check_registered(task.name, task.baseline, config)
     data = task.data_schema.parse(config.data, where="data")
     train = TrainConfig.parse(config.train, where="train")
-    resolved = {k: v for k, v in config.model_dump(mode="json").items() if k != "presets"}
+    evaluation = task.eval_schema.parse(config.eval, where="eval")
+    stages = task.stages_schema.parse(config.stages, where="stages")
+    resolved = {k: v for k, v in config.model_dump(mode="json").items() if k not in ("presets", "stages")}
     resolved["data"] = data.model_dump(mode="json")
     resolved["train"] = train.model_dump(mode="json")
+    resolved["eval"] = evaluation.model_dump(mode="json")
+    if config.stages:  # absent from the configs (and hashes) of pipelines without stages
+        resolved["stages"] = stages.model_dump(mode="json")
     resolved["preset"] = preset
-    return ResolvedPipeline(config=config, resolved=resolved, preset=preset, data=data, train=train)
+    return ResolvedPipeline(config=config, resolved=resolved, preset=preset, data=data, train=train,
+                            eval=evaluation, stages=stages)
+
+
+def _check_registered(task: str, baseline: str, config: PipelineConfig) -> None:
+    """Every model the run builds is a registry entry (checked before the run folder is written)."""
+    for where, name in [(f"task {task}'s baseline", baseline)] + [(f"models.{k}.model", e.model)
+                                                                 for k, e in config.models.items()]:
+        try:
+            get_model_spec(name)
+        except KeyError as err:
+            raise ConfigError(f"{where}: {err.args[0]}") from None
 
 
 def default_out_dir(name: str) -> Path:
@@ -151,13 +173,13 @@ def run_pipeline(
     done = _prepare_out_dir(out, rp.resolved)
     task = get_task(rp.config.task)
     ctx = RunContext(
-        pipeline=rp.config, resolved=rp.resolved, data=rp.data, train=rp.train, out_dir=out,
-        device=device, quiet=quiet, run_id=new_run_id(), done=done, echo=echo,
+        pipeline=rp.config, resolved=rp.resolved, data=rp.data, train=rp.train, eval=rp.eval, stages=rp.stages,
+        out_dir=out, device=device, quiet=quiet, run_id=new_run_id(), done=done, echo=echo,
     )
     if not quiet:
         echo(f"[{rp.config.name}] preset {preset}, task {task.name} v{task.version}, out {out}")
     records_file = out / "records.jsonl"
-    for record in task.run(ctx):
+    for record in run_task(task, ctx):
         write_records(records_file, [record])
     records = read_records(records_file)
     md, html = write_report(records, out, title=f"sciformers: {rp.config.name} ({preset})")

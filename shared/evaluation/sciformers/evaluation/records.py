@@ -78,6 +78,37 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+class PeakMemory:
+    """Peak resident set size within a ``with`` block, in MiB: one model's peak, not the process's.
+
+    On Linux the kernel's high-water mark is reset on entry (``/proc/self/clear_refs``, value 5)
+    and read on exit (``VmHWM``); elsewhere, or where that file cannot be written, the process
+    peak is reported and :attr:`exact` is ``False``.
+    """
+
+    def __init__(self) -> None:
+        self.mb = 0.0
+        self.exact = False
+
+    def __enter__(self) -> "PeakMemory":
+        try:
+            Path("/proc/self/clear_refs").write_text("5")
+            self.exact = True
+        except OSError:
+            self.exact = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.mb = _vm_hwm_mb() if self.exact else peak_rss_mb()
+
+
+def _vm_hwm_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return peak_rss_mb()
+
+
 @lru_cache(maxsize=1)
 def git_state() -> tuple[str | None, bool | None]:
     """``(sha, dirty)`` of the sciformers checkout, or ``(None, None)`` outside git."""

@@ -1,7 +1,11 @@
 """Reports: RunRecords -> ``report.md`` and a self-contained ``report.html`` (plots inlined).
 
 Every table puts each model beside the task's trivial baseline, as mean ± std over seeds
-and as a ratio to the baseline, so no number stands alone.
+and as a ratio to the baseline, so no number stands alone. The toolkit every domain draws
+from: :func:`summary_table`, :func:`horizon_table` (one column per horizon of a metric family
+such as ``mse_h{h}``), :func:`metric_bar_plot`, :func:`horizon_plot` (error against horizon)
+and :func:`training_curves_plot`. This module is the one place that sets matplotlib's
+backend (``Agg``: files, no display); domain figures live in each domain's ``plots.py``.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import re
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -98,6 +103,118 @@ def metric_bar_plot(records: list[RunRecord], metric: str, baseline: str | None)
     ax.bar(names, means, yerr=stds, color=colors, capsize=4)
     ax.set_ylabel(metric)
     ax.set_title(f"{records[0].task}: {metric}")
+    fig.tight_layout()
+    return fig
+
+
+def family_keys(records: list[RunRecord], family: str) -> dict[int, str]:
+    """``{h: key}`` of every metric key of ``family`` (one ``{h}`` field, an integer) in ``records``."""
+    prefix, _, suffix = family.partition("{h}")
+    pattern = re.compile(re.escape(prefix) + r"(\d+)" + re.escape(suffix) + "$")
+    found = {int(m.group(1)): k for r in records for k in r.metrics if (m := pattern.match(k))}
+    return dict(sorted(found.items()))
+
+
+def _by_model(records: list[RunRecord], baseline: str | None) -> dict[str, list[RunRecord]]:
+    """Records by model, the baseline first, then by name."""
+    groups: dict[str, list[RunRecord]] = defaultdict(list)
+    for r in records:
+        groups[r.model].append(r)
+    return {m: groups[m] for m in sorted(groups, key=lambda n: (n != baseline, n))}
+
+
+def horizon_table(records: list[RunRecord], baseline: str | None, family: str, title: str,
+                  horizons: Sequence[int] | None = None, notes: Sequence[str] = ()) -> Table:
+    """Models x horizons of one metric family (``rel_l2_h{h}``): mean ± std over seeds, and the
+    ratio to the baseline's mean at the same horizon.
+
+    Args:
+        records: the task's records.
+        baseline: the trivial baseline's model name (first row, the ratios' denominator).
+        family: a pattern with one ``{h}`` field.
+        title: the table's title.
+        horizons: the columns (default: every horizon found in ``records``).
+        notes: lines under the table.
+    """
+    keys = family_keys(records, family)
+    hs = list(horizons) if horizons is not None else list(keys)
+    groups = _by_model(records, baseline)
+    direction = next((r.higher_is_better.get(keys[h]) for r in records for h in hs if h in keys), None)
+    arrow = {True: " ↑", False: " ↓"}.get(direction, "")  # type: ignore[arg-type]
+    base = {h: [r.metrics[keys[h]] for r in groups.get(baseline or "", []) if h in keys and keys[h] in r.metrics]
+            for h in hs}
+    rows = []
+    for name, rs in groups.items():
+        row = [f"{name} (baseline)" if name == baseline else name, str(len(rs)), f"{rs[0].n_params:,}"]
+        for h in hs:
+            vals = [r.metrics[keys[h]] for r in rs if h in keys and keys[h] in r.metrics]
+            ratio = (f" ({statistics.fmean(vals) / statistics.fmean(base[h]):.2f}×)"
+                     if vals and base[h] and statistics.fmean(base[h]) and name != baseline else "")
+            row.append(fmt_mean_std(vals) + ratio if vals else "–")
+        rows.append(row)
+    columns = ["model", "seeds", "params"] + [family.replace("{h}", str(h)) + arrow for h in hs]
+    return Table(title, columns, rows, ["mean ± std over seeds; (r×) = model mean / baseline mean at that horizon.",
+                                        *notes])
+
+
+def horizon_plot(records: list[RunRecord], baseline: str | None, family: str, ylabel: str, title: str,
+                 log_y: bool = True, log_x: bool = False, ax: Any = None) -> plt.Figure:
+    """One metric family against the horizon: mean over seeds, ± std band, the baseline dashed grey."""
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    keys = family_keys(records, family)
+    for i, (name, rs) in enumerate(_by_model(records, baseline).items()):
+        hs = [h for h, k in keys.items() if all(k in r.metrics for r in rs)]
+        if not hs:
+            continue
+        stats = [mean_std([r.metrics[keys[h]] for r in rs]) for h in hs]
+        m = [a for a, _ in stats]
+        lo, hi = [a - b for a, b in stats], [a + b for a, b in stats]
+        style = {"color": "0.5", "linestyle": "--"} if name == baseline else {"color": f"C{i}"}
+        ax.plot(hs, m, marker="o", ms=3, label=name, **style)
+        ax.fill_between(hs, lo, hi, color=style["color"], alpha=0.2)
+    if log_y:
+        ax.set_yscale("log")
+    if log_x:
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(list(keys), [str(h) for h in keys])
+        ax.minorticks_off()
+    ax.set_xlabel("horizon (steps)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    figure = fig if fig is not None else ax.figure
+    figure.tight_layout()
+    return figure
+
+
+def training_curves_plot(histories: dict[str, list[dict[str, float]]], ylabel: str, title: str,
+                         key: str = "val_loss", train_key: str | None = "train_loss", log_y: bool = True) -> plt.Figure:
+    """Validation curves (solid) and training-batch losses (dotted) against the optimizer step.
+
+    Args:
+        histories: model name -> the Trainer's history (dicts with ``step``, ``key``, ``train_key``).
+        ylabel, title: axis label and title.
+        key: the validation quantity; train_key: the training one (``None``: none drawn).
+        log_y: logarithmic y axis.
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 3.4))
+    for i, (name, hist) in enumerate(sorted(histories.items())):
+        points = [h for h in hist if key in h]
+        if not points:
+            continue
+        ax.plot([h["step"] for h in points], [h[key] for h in points], color=f"C{i}", label=f"{name}")
+        if train_key is not None:
+            train = [h for h in hist if train_key in h]
+            ax.plot([h["step"] for h in train], [h[train_key] for h in train], color=f"C{i}", ls=":", lw=0.8)
+    if log_y:
+        ax.set_yscale("log")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if histories:
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 

@@ -1,34 +1,40 @@
 """Benchmark tasks: a versioned ``TaskSpec`` registry (lm-eval / matbench style).
 
-A task names its metrics with their direction and its trivial baseline, validates the
-``data:`` section of a pipeline, and knows how to run the models a pipeline lists. Supervised
-tasks subclass :class:`SupervisedTask`, which owns the fit / predict / score loop so that
-domains write only data loading and scoring.
+A task names its metrics and its trivial baseline, validates the pipeline's ``data:``,
+``eval:`` and ``stages:`` sections (before anything is written), and supplies what the shared
+runner (:mod:`sciformers.evaluation.runner`) cannot know: how to load the data, how a model of
+each protocol is fitted on it, how predictions are scored, and which artifacts the report's
+figures are drawn from. Tasks hold no state between calls: what :meth:`TaskSpec.prepare`
+returns is handed back to every other method.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
-import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterator, Sequence
 
 import numpy as np
-from torch import Tensor
+from torch import Tensor, nn
 from torch.utils.data import Dataset
 
-from sciformers.core import Config, Trainer, TrainModule, create_model, import_domain, save_model, seed_everything
+from sciformers.core import Config, import_domain, registering_portions
 from sciformers.evaluation.context import RunContext
-from sciformers.evaluation.metrics import Metric, get_metric
+from sciformers.evaluation.metrics import Metric, get_metric, metric_direction
 from sciformers.evaluation.records import RunRecord
 from sciformers.evaluation.report import Table, plots_default, tables_default
+from sciformers.evaluation.runner import Entry, Job, Result, count_params, pipeline_entries, resolve_kwargs
+
+
+class NoSection(Config):
+    """An empty section: the task takes no ``eval:`` (or ``stages:``) settings."""
+
 
 class TaskSpec(ABC):
     """A registered benchmark task.
-
-    Subclasses set the class attributes and implement :meth:`run`.
 
     Attributes:
         name: registry name, ``<domain>.<task>`` (``attention.listops``).
@@ -36,38 +42,119 @@ class TaskSpec(ABC):
         domain: the domain package the task belongs to.
         description: one line for ``sciformers list tasks``.
         metrics: metric names (see :mod:`sciformers.evaluation.metrics`); the first is primary.
+            Keys computed per horizon or bin are declared as metric families.
         baseline: registry name of the trivial baseline run beside every model.
         data_card: file name under ``data_cards/`` describing the data.
-        data_schema: the pydantic config that validates the pipeline's ``data:`` section.
+        data_schema: validates the pipeline's ``data:`` section.
+        eval_schema: validates its ``eval:`` section (scoring settings).
+        stages_schema: validates its ``stages:`` section (training stages after the main fit).
+        collate: batches a list of samples for the Trainer (``None``: torch's default).
     """
 
     name: ClassVar[str]
     version: ClassVar[str]
     domain: ClassVar[str]
     description: ClassVar[str] = ""
-    metrics: ClassVar[tuple[str, ...]]
+    metrics: ClassVar[tuple[str, ...]] = ()
     baseline: ClassVar[str]
     data_card: ClassVar[str | None] = None
     data_schema: ClassVar[type[Config]]
+    eval_schema: ClassVar[type[Config]] = NoSection
+    stages_schema: ClassVar[type[Config]] = NoSection
+    collate: ClassVar[Callable[[list[Any]], Any] | None] = None
 
     def metric_objects(self) -> list[Metric]:
         """The registered :class:`Metric` objects for :attr:`metrics`."""
         return [get_metric(m) for m in self.metrics]
 
-    def higher_is_better(self) -> dict[str, bool]:
-        """Direction of every metric the task reports."""
-        return {m.name: m.higher_is_better for m in self.metric_objects()}
+    def higher_is_better(self, keys: Sequence[str] | None = None) -> dict[str, bool]:
+        """Direction of each of ``keys`` (default: :attr:`metrics`) from the metric registry.
+
+        Raises:
+            ValueError: for a key no metric or metric family declares.
+        """
+        keys = list(self.metrics if keys is None else keys)
+        directions = {k: metric_direction(k) for k in keys}
+        missing = [k for k, d in directions.items() if d is None]
+        if missing:
+            raise ValueError(f"task {self.name}: metrics without a direction: {missing} "
+                             "(register them with register_metric or register_metric_family)")
+        return {k: bool(d) for k, d in directions.items()}
+
+    # -- what the runner asks of a task ---------------------------------------------------
+
+    def subtasks(self, ctx: RunContext) -> Sequence[TaskSpec]:
+        """The tasks whose records this pipeline writes (one per dataset for a multi-dataset task)."""
+        return [self]
 
     @abstractmethod
-    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
-        """Run every model of the pipeline (and the baseline) and yield one record per (model, seed)."""
+    def prepare(self, ctx: RunContext) -> Any:
+        """Load or generate the data described by ``ctx.data``, once per run; returned, never stored."""
+
+    def entries(self, ctx: RunContext) -> list[Entry]:
+        """The models to run: the baseline first, then the pipeline's (``model_defaults`` merged in)."""
+        return pipeline_entries(self, ctx)
+
+    def model_kwargs(self, prepared: Any, entry: Entry) -> dict[str, Any]:
+        """Keyword arguments a model of this data needs (a vocabulary size, a class count)."""
+        return {}
+
+    def resolve_entries(self, prepared: Any, entries: list[Entry]) -> list[Entry]:
+        """The entries with :meth:`model_kwargs` merged in (a task may also tie one entry to another)."""
+        return resolve_kwargs(entries, lambda e: self.model_kwargs(prepared, e))
+
+    def build(self, job: Job, prepared: Any) -> Any:
+        """The job's model, seeded and built from the registry."""
+        return job.build()
+
+    def fit(self, job: Job, model: Any, prepared: Any) -> None:
+        """Fit ``model``: an estimator through its own ``fit``, a trainable through :meth:`Job.fit`."""
+        if job.entry.kind == "estimator":
+            model.fit(*self.fit_inputs(prepared))
+        else:
+            job.fit(model, *self.train_sets(prepared, model), collate=self.collate)
+
+    def fit_inputs(self, prepared: Any) -> tuple[Any, ...]:
+        """Positional arguments of an estimator's ``fit``."""
+        raise NotImplementedError(f"task {self.name} fits no estimator")
+
+    def train_sets(self, prepared: Any, model: Any) -> tuple[Dataset, Dataset | None]:
+        """Training and validation data for a trainable (``None`` validation: carved from train)."""
+        raise NotImplementedError(f"task {self.name} trains no torch module")
+
+    def predict(self, job: Job, model: Any, prepared: Any) -> Any:
+        """Predictions on the whole test set."""
+        return job.predict(model, self.test_set(prepared), collate=self.collate)
+
+    def test_set(self, prepared: Any) -> Dataset:
+        """The test data :meth:`predict` runs over."""
+        raise NotImplementedError(f"task {self.name} has no default test set")
+
+    def save(self, job: Job, model: Any) -> None:
+        """Keep the fitted model (safetensors + JSON) under the job's ``final`` folder."""
+        if isinstance(model, nn.Module):
+            job.save(model)
+
+    @abstractmethod
+    def score(self, job: Job, prepared: Any, predictions: Any) -> Result | list[Result]:
+        """Every metric on the whole test set: one :class:`Result` per record."""
+
+    def artifacts(self, job: Job, prepared: Any, predictions: Any) -> dict[str, dict[str, Any]]:
+        """What the figures are drawn from, ``file name -> payload`` under ``predictions/<task>/``."""
+        return {}
+
+    def count_params(self, model: Any) -> int:
+        """Parameters of the fitted model."""
+        return count_params(model)
+
+    # -- report ------------------------------------------------------------------------------
 
     def tables(self, records: list[RunRecord]) -> list[Table]:
         """Report tables: by default every model beside the baseline, mean ± std over seeds."""
         return tables_default(records, self.baseline)
 
     def predictions_path(self, run_dir: Path, name: str) -> Path:
-        """``<run_dir>/predictions/<task>/<name>``: where :meth:`run` keeps what :meth:`plots` draws."""
+        """``<run_dir>/predictions/<task>/<name>``: where a task's artifacts live."""
         return run_dir / "predictions" / self.name / name
 
     def write_predictions(self, run_dir: Path, name: str, payload: dict[str, Any]) -> Path:
@@ -91,10 +178,28 @@ class TaskSpec(ABC):
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         """Matplotlib figures for the report, keyed by a file stem: by default the primary metric.
 
-        ``run_dirs`` are the run folders the records were read from: figures drawn from what
-        :meth:`run` wrote there (predictions, shapelets) appear in a report of an old run too.
+        ``run_dirs`` are the run folders the records were read from: figures drawn from the
+        artifacts saved there appear in a report of an old run too.
         """
         return plots_default(records, self.baseline, self.metrics[0] if self.metrics else None)
+
+
+class MeasurementTask(TaskSpec):
+    """A task that measures instead of fitting (kernel throughput): it yields its own records.
+
+    Its "models" are not registry models and nothing is trained, so the runner's fit / predict
+    protocol does not apply; the runner still owns the run folder, resume state and records file.
+    """
+
+    @abstractmethod
+    def measure(self, ctx: RunContext) -> Iterator[RunRecord]:
+        """One record per measured configuration not yet in ``ctx.done``."""
+
+    def prepare(self, ctx: RunContext) -> Any:
+        raise TypeError(f"task {self.name} measures; it prepares no data for the runner")
+
+    def score(self, job: Job, prepared: Any, predictions: Any) -> Result:
+        raise TypeError(f"task {self.name} measures; it scores no predictions")
 
 
 @dataclass
@@ -108,13 +213,12 @@ class Splits:
 
 
 class SupervisedTask(TaskSpec):
-    """A task whose models are trained by the shared :class:`~sciformers.core.Trainer`.
+    """A task with train / validation / test datasets and targets to score predictions against.
 
-    Subclasses implement :meth:`load`, :meth:`targets` and may override :meth:`model_inputs`
-    (arguments every model needs, such as vocabulary size) and :attr:`collate`.
+    Subclasses implement :meth:`load` and :meth:`targets` and may override :meth:`model_inputs`
+    (arguments every model needs, such as vocabulary size). The baseline estimator is fitted on
+    the training targets; every trainable through the shared Trainer.
     """
-
-    collate: ClassVar[Callable[[list[Any]], Any] | None] = None
 
     @abstractmethod
     def load(self, data: Config) -> Splits:
@@ -128,56 +232,31 @@ class SupervisedTask(TaskSpec):
         """Keyword arguments every model of this task receives (e.g. ``num_classes``)."""
         return {}
 
-    def score(self, pred: Tensor, target: Tensor) -> dict[str, float]:
+    def metric_values(self, pred: Tensor, target: Tensor) -> dict[str, float]:
         """Every metric of the task on the whole test set."""
         return {m.name: m(pred, target) for m in self.metric_objects()}
 
-    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
-        splits = self.load(ctx.data)
-        extra = self.model_inputs(splits)
-        entries = [(self.baseline, self.baseline, dict(extra), True)]
-        entries += [(name, e.model, {**ctx.model_defaults, **e.kwargs, **extra}, False) for name, e in ctx.models.items()]
-        for name, model_name, kwargs, is_baseline in entries:
-            for seed in ctx.seeds:
-                if not ctx.is_done(self.name, name, seed):
-                    yield self._run_one(ctx, splits, name, model_name, kwargs, seed, is_baseline)
+    def prepare(self, ctx: RunContext) -> Splits:
+        return self.load(ctx.data)
 
-    def _run_one(
-        self, ctx: RunContext, splits: Splits, name: str, model_name: str, kwargs: dict[str, Any],
-        seed: int, is_baseline: bool,
-    ) -> RunRecord:
-        """Fit (or, for the baseline, fit on training targets), predict the whole test set, score."""
-        seed_everything(seed)
-        module: TrainModule = create_model(model_name, **kwargs)
-        run_dir = ctx.out_dir / "checkpoints" / name / f"seed{seed}"
-        trainer = Trainer(ctx.train, run_dir=run_dir, device=ctx.device, seed=seed, quiet=ctx.quiet)
-        samples_per_s = None
-        t0 = time.perf_counter()
-        if is_baseline:
-            module.fit(self.targets(splits.train))  # type: ignore[operator]
-            fit_s = time.perf_counter() - t0
-        else:
-            ctx.say(f"{self.name}: training {name} (seed {seed})")
-            fit = trainer.fit(module, splits.train, splits.val, collate_fn=self.collate)
-            fit_s, samples_per_s = fit.fit_s, fit.train_samples_per_s
-        t1 = time.perf_counter()
-        pred = trainer.predict(module, splits.test, collate_fn=self.collate)
-        eval_s = time.perf_counter() - t1
-        if not isinstance(pred, Tensor):
-            raise TypeError(f"{model_name}.predict must return a Tensor for {self.name}, got {type(pred).__name__}")
-        save_model(run_dir / "final", module, {"model": model_name, "kwargs": kwargs})
-        y_test = self.targets(splits.test)
-        return ctx.record(
-            task=self,
-            model=name,
-            seed=seed,
-            n_params=sum(p.numel() for p in module.parameters()),
-            metrics=self.score(pred.float(), y_test),
-            fit_s=fit_s,
-            eval_s=eval_s,
-            train_samples_per_s=samples_per_s,
-            infer_ms_per_sample=1000.0 * eval_s / max(len(y_test), 1),
-        )
+    def model_kwargs(self, prepared: Splits, entry: Entry) -> dict[str, Any]:
+        return self.model_inputs(prepared)
+
+    def fit_inputs(self, prepared: Splits) -> tuple[Any, ...]:
+        return (self.targets(prepared.train),)
+
+    def train_sets(self, prepared: Splits, model: Any) -> tuple[Dataset, Dataset | None]:
+        return prepared.train, prepared.val
+
+    def test_set(self, prepared: Splits) -> Dataset:
+        return prepared.test
+
+    def score(self, job: Job, prepared: Splits, predictions: Any) -> Result:
+        if not isinstance(predictions, Tensor):
+            raise TypeError(f"{job.entry.model}.predict must return a Tensor for {self.name}, "
+                            f"got {type(predictions).__name__}")
+        y_test = self.targets(prepared.test)
+        return Result(self.metric_values(predictions.float(), y_test), n_test=len(y_test))
 
 
 _TASKS: dict[str, TaskSpec] = {}
@@ -191,10 +270,28 @@ def register_task(spec: TaskSpec) -> TaskSpec:
     return spec
 
 
+def import_tasks(name: str) -> None:
+    """Import the harness side of a domain: the modules its ``TASK_MODULES`` names.
+
+    A domain package imports only its models when imported (``import sciformers.crystals`` loads
+    no harness and no matplotlib); its tasks, datasets and predictors register when the harness
+    asks for them, through this function.
+    """
+    module = import_domain(name)
+    for task_module in getattr(module, "TASK_MODULES", ()):
+        importlib.import_module(task_module)
+
+
+def import_all_tasks() -> None:
+    """Import every installed domain's task modules, so the registries list all their entries."""
+    for portion in registering_portions():
+        import_tasks(portion)
+
+
 def get_task(name: str) -> TaskSpec:
-    """The task registered under ``name``, importing ``sciformers.<domain>`` if needed."""
+    """The task registered under ``name``, importing its domain's task modules if needed."""
     if name not in _TASKS and "." in name:
-        import_domain(name)
+        import_tasks(name)
     try:
         return _TASKS[name]
     except KeyError:
@@ -202,7 +299,7 @@ def get_task(name: str) -> TaskSpec:
 
 
 def list_tasks() -> list[str]:
-    """Sorted names of the registered tasks."""
+    """Sorted names of the registered tasks (call :func:`import_all_tasks` first for every domain's)."""
     return sorted(_TASKS)
 
 

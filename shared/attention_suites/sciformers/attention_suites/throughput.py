@@ -21,8 +21,9 @@ from sciformers.core import Config, ConfigError
 from sciformers.evaluation.context import RunContext
 from sciformers.evaluation.records import RunRecord
 from sciformers.evaluation.report import Table, fmt
-from sciformers.evaluation.suites.kernel_timing import KernelCase, make_call, measure_memory, mm_gflops, time_call
-from sciformers.evaluation.tasks import TaskSpec, register_task
+from sciformers.attention_suites.kernel_timing import KernelCase, make_call, measure_memory, mm_gflops, time_call
+from sciformers.evaluation.metrics import register_metric_family
+from sciformers.evaluation.tasks import MeasurementTask, register_task
 
 Mode = Literal["fwd", "fwdbwd"]
 
@@ -57,11 +58,16 @@ class ThroughputData(Config):
     memory: bool = True
 
 
+register_metric_family("{mode}_tok_s_n{n}", higher_is_better=True, description="tokens per second at length n")
+register_metric_family("{mode}_speedup_n{n}", higher_is_better=True, description="tokens/s over softmax's at length n")
+register_metric_family("{mode}_peak_mb_n{n}", higher_is_better=False, description="peak extra memory (MiB) at length n")
+
+
 def _key(mode: str, what: str, n: int) -> str:
     return f"{mode}_{what}_n{n}"
 
 
-class ThroughputTask(TaskSpec):
+class ThroughputTask(MeasurementTask):
     """Kernel speed and memory against sequence length, each beside softmax."""
 
     name = "attention.throughput"
@@ -75,7 +81,7 @@ class ThroughputTask(TaskSpec):
     baseline = "softmax"
     data_schema = ThroughputData
 
-    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
+    def measure(self, ctx: RunContext) -> Iterator[RunRecord]:
         cfg = ctx.data
         assert isinstance(cfg, ThroughputData)
         if self.baseline not in ctx.models:
@@ -117,9 +123,7 @@ class ThroughputTask(TaskSpec):
                     if cfg.memory:
                         for n, mb in measure_memory(case, lengths, cfg.threads).items():
                             metrics[_key(mode, "peak_mb", n)] = mb
-                directions = {k: ("peak_mb" not in k) for k in metrics}
-                record = ctx.record(task=self, model=label, seed=seed, n_params=0, metrics=metrics,
-                                    higher_is_better=directions)
+                record = ctx.record(task=self, model=label, seed=seed, n_params=0, metrics=metrics)
                 record.hardware["mm_gflops"] = ceiling
                 yield record
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -17,7 +18,14 @@ from sciformers.attention import Encoder, sinusoidal_encoding
 from sciformers.core import TrainModule, register_model
 
 
-@register_model("attention.sequence_classifier")
+def _example(model: "SequenceClassifier") -> dict[str, Tensor]:
+    """Two padded sequences of token ids for the conformance suite."""
+    tokens = torch.tensor([[1, 2, 3, 0], [4, 5, 0, 0]])
+    return {"tokens": tokens, "mask": tokens != 0, "label": torch.tensor([0, 1])}
+
+
+@register_model("attention.sequence_classifier", test_kwargs={"vocab_size": 8, "num_classes": 3, "dim": 16, "depth": 1,
+                                                              "heads": 2}, example=_example)
 class SequenceClassifier(TrainModule):
     """Embed -> encoder (any registered sequence attention) -> masked mean pool -> linear.
 

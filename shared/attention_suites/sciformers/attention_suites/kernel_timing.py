@@ -116,7 +116,7 @@ def measure_memory(case: KernelCase, lengths: list[int], threads: int, timeout_s
            "OMP_NUM_THREADS": str(threads)}
     payload = json.dumps({"case": case.__dict__, "lengths": lengths, "threads": threads})
     proc = subprocess.run(
-        [sys.executable, "-m", "sciformers.evaluation.suites.kernel_timing", payload],
+        [sys.executable, "-m", "sciformers.attention_suites.kernel_timing", payload],
         capture_output=True, text=True, env=env, timeout=timeout_s,
     )
     if proc.returncode != 0:

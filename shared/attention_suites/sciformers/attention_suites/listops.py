@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 from sciformers.core import Config, cache_dir, create_model, load_model_state
 from sciformers.evaluation.datasets import DatasetEntry, register_dataset, register_predictor
 from sciformers.evaluation.records import config_hash
-from sciformers.evaluation.suites import listops_data as lo
+from sciformers.attention_suites import listops_data as lo
 from sciformers.evaluation.tasks import Splits, SupervisedTask, register_task
 
 
