@@ -88,7 +88,6 @@ def test_user_folder_as_pipeline_data(tmp_path):
     task = get_task("crystals.emt_eform")
     splits = task.load(task.data_schema.parse({"path": str(folder), "graph": {"k": 4}}))
     assert [len(splits.train), len(splits.val), len(splits.test)] == [16, 2, 2]
-    task._memo = None
     with pytest.raises(FileNotFoundError, match="without targets.csv"):
         task.load(task.data_schema.parse({"path": str(tmp_path)}))
 

@@ -31,5 +31,6 @@ from sciformers.crystals.io import (
     write_matbench,
 )
 
-# Registration side effects: the task, its metrics, datasets and the predictor.
-from sciformers.crystals import task, commands  # noqa: E402,F401  isort: skip
+#: The harness side (the task, its metrics, datasets and the predictor), imported on demand by
+#: ``sciformers.evaluation``: importing this package loads no harness.
+TASK_MODULES = ("sciformers.crystals.task", "sciformers.crystals.commands")

@@ -178,3 +178,14 @@ class CrystalModel(TrainModule):
             ValueError: the checkpoint holds a model that is not a ``cls``.
         """
         return load_model(directory, cls)
+
+
+def example_batch(model: CrystalModel) -> Any:
+    """Two small cells (fcc Cu, bcc Al) as graphs in ``model``'s settings, batched (conformance suite)."""
+    from pymatgen.core import Lattice, Structure
+
+    from sciformers.crystals.graph import collate
+
+    cells = [Structure(Lattice.cubic(3.61), ["Cu"] * 4, [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]),
+             Structure(Lattice.cubic(3.30), ["Al"] * 2, [[0, 0, 0], [0.5, 0.5, 0.5]])]
+    return collate(model.graphs(cells, [0.0, 0.1]))

@@ -22,7 +22,7 @@ from typing import Any, Literal
 from torch import Tensor, nn
 
 from sciformers.core import register_model
-from sciformers.crystals.base import CrystalModel
+from sciformers.crystals.base import CrystalModel, example_batch
 from sciformers.crystals.equivariant import EquivariantUpdate
 from sciformers.crystals.features import ATOM_FEATURE_DIM, RBFExpansion, atom_feature_table
 from sciformers.crystals.layers import EdgeLayer, NodeLayer, mean_pool
@@ -130,7 +130,7 @@ def _only_variant(variant: str, kwargs: dict[str, Any]) -> str:
     return variant
 
 
-@register_model("crystals.icomformer")
+@register_model("crystals.icomformer", test_kwargs={"preset": "small", "dim": 16, "rbf_bins": 16}, example=example_batch)
 class IComFormer(ComFormer):
     """iComFormer (invariant, lattice-angle edge layer); see :class:`ComFormer` for arguments."""
 
@@ -140,7 +140,7 @@ class IComFormer(ComFormer):
         super().__init__(variant=_only_variant("icomformer", kwargs), **kwargs)
 
 
-@register_model("crystals.ecomformer")
+@register_model("crystals.ecomformer", test_kwargs={"preset": "small", "dim": 16, "rbf_bins": 16, "equi_scalars": 8, "equi_vectors": 2}, example=example_batch)
 class EComFormer(ComFormer):
     """eComFormer (e3nn equivariant update); see :class:`ComFormer` for arguments."""
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sciformers.core import register_model
-from sciformers.crystals.base import CrystalModel
+from sciformers.crystals.base import CrystalModel, example_batch
 from sciformers.crystals.features import ATOM_FEATURE_DIM, RBFExpansion, atom_feature_table
 from sciformers.crystals.layers import mean_pool
 
@@ -36,7 +36,7 @@ class ShiftedSoftplus(nn.Module):
         return F.softplus(x) - math.log(2.0)
 
 
-@register_model("cgcnn")
+@register_model("cgcnn", test_kwargs={"dim": 16, "layers": 2, "hidden": 16}, example=example_batch)
 class CGCNN(CrystalModel):
     """CGCNN with torch-geometric ``CGConv`` layers.
 
@@ -86,7 +86,7 @@ class Interaction(nn.Module):
         return h + self.out(torch.zeros_like(h).index_add_(0, dst, messages))
 
 
-@register_model("schnet")
+@register_model("schnet", test_kwargs={"dim": 16, "interactions": 2, "rbf_bins": 16}, example=example_batch)
 class SchNet(CrystalModel):
     """SchNet-style model on periodic k-NN edges.
 

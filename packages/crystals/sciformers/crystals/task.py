@@ -11,23 +11,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from pydantic import Field
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from sciformers.core import Config, Trainer, cache_dir, load_model
-from sciformers.crystals import emt, io
+from sciformers.core import Config, cache_dir
+from sciformers.crystals import emt, io, plots
 from sciformers.crystals.base import GraphDataset
 from sciformers.crystals.graph import GraphConfig, collate, structure_to_graph
-from sciformers.evaluation.context import RunContext
 from sciformers.evaluation.metrics import mae, register_metric, rmse
 from sciformers.evaluation.records import RunRecord, config_hash
-from sciformers.evaluation.report import metric_bar_plot
+from sciformers.evaluation.report import metric_bar_plot, training_curves_plot
+from sciformers.evaluation.runner import Job
 from sciformers.evaluation.tasks import Splits, SupervisedTask, register_task
 
 
@@ -126,23 +125,15 @@ class EMTFormationTask(SupervisedTask):
     data_schema = EMTData
     collate = staticmethod(collate)
 
-    def __init__(self) -> None:
-        self._memo: tuple[str, Splits] | None = None
-
     def load(self, data: Config) -> Splits:
         assert isinstance(data, EMTData)
-        key = config_hash(data.model_dump(mode="json"))
-        if self._memo is not None and self._memo[0] == key:
-            return self._memo[1]
         source = load_user_data(data) if data.path else io.read_matbench(emt_file(data))
         assert source.targets is not None
         graphs = [structure_to_graph(s, data.graph, y) for s, y in zip(source.structures, source.targets)]
         train, val, test = split_indices(len(graphs), data.test_fraction, data.val_fraction, data.seed)
-        splits = Splits(train=GraphDataset([graphs[i] for i in train]), val=GraphDataset([graphs[i] for i in val]),
-                        test=GraphDataset([graphs[i] for i in test]),
-                        info={"graph": data.graph.model_dump(), "sizes": [len(train), len(val), len(test)]})
-        self._memo = (key, splits)
-        return splits
+        return Splits(train=GraphDataset([graphs[i] for i in train]), val=GraphDataset([graphs[i] for i in val]),
+                      test=GraphDataset([graphs[i] for i in test]),
+                      info={"graph": data.graph.model_dump(), "sizes": [len(train), len(val), len(test)]})
 
     def targets(self, dataset: Dataset) -> Tensor:
         assert isinstance(dataset, GraphDataset)
@@ -153,66 +144,31 @@ class EMTFormationTask(SupervisedTask):
         return {"graph": (splits.info or {}).get("graph", {}), "target_mean": float(y.mean()),
                 "target_std": float(y.std()) or 1.0}
 
-    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
-        """The shared supervised loop; after each model, its test predictions and curves for the plots."""
-        try:
-            for record in super().run(ctx):
-                if record.model != self.baseline:
-                    self._save_artifacts(ctx, record)
-                yield record
-        finally:
-            self._memo = None
-
-    def _save_artifacts(self, ctx: RunContext, record: RunRecord) -> None:
-        """``predictions/<task>/<model>_seed<s>.json``: test targets, predictions and the training history."""
-        assert self._memo is not None
-        test = self._memo[1].test
-        run_dir = ctx.out_dir / "checkpoints" / record.model / f"seed{record.seed}"
-        module = load_model(run_dir / "final")
-        pred = Trainer(ctx.train, device=ctx.device, seed=record.seed, quiet=True).predict(module, test, collate_fn=collate)
-        history_file = run_dir / "checkpoints" / "last" / "state.json"
-        history = json.loads(history_file.read_text()).get("history", []) if history_file.is_file() else []
-        self.write_predictions(ctx.out_dir, f"{record.model}_seed{record.seed}.json", {
-            "y_true": self.targets(test).tolist(), "y_pred": torch.as_tensor(pred).double().tolist(), "history": history})
+    def artifacts(self, job: Job, prepared: Splits, predictions: Any) -> dict[str, dict[str, Any]]:
+        """``<model>_seed<s>.json``: test targets, predictions and the training history (models only)."""
+        if job.entry.baseline:
+            return {}
+        return {f"{job.name}_seed{job.seed}.json": {
+            "y_true": self.targets(prepared.test).tolist(), "y_pred": torch.as_tensor(predictions).double().tolist(),
+            "history": job.history}}
 
     def _artifacts(self, model: str, seed: int, run_dirs: Sequence[Path]) -> dict[str, Any] | None:
         path = self.saved_predictions(run_dirs, f"{model}_seed{seed}.json")
         return json.loads(path.read_text()) if path is not None else None
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
-        """The MAE bar chart, a parity plot per model (first seed) and validation-loss curves."""
+        """The MAE bar chart; from the saved predictions, a parity plot per model (first seed) and
+        the validation-loss curves."""
         figures: dict[str, Any] = {"mae_mev": metric_bar_plot(records, "mae_mev", self.baseline)}
         found = {}
         for r in sorted(records, key=lambda r: r.seed):
             if r.model != self.baseline and r.model not in found and (a := self._artifacts(r.model, r.seed, run_dirs)):
                 found[r.model] = a
-        if not found:
-            return figures
-        names = sorted(found)
-        fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 3.3), squeeze=False)
-        for ax, name in zip(axes[0], names):
-            y, p = 1000 * np.asarray(found[name]["y_true"]), 1000 * np.asarray(found[name]["y_pred"])
-            lo, hi = float(min(y.min(), p.min())), float(max(y.max(), p.max()))
-            ax.plot([lo, hi], [lo, hi], color="0.6", lw=1)
-            ax.scatter(y, p, s=5, alpha=0.6)
-            ax.set_title(f"{name}\nMAE {np.abs(y - p).mean():.1f} meV/atom", fontsize=9)
-            ax.set_xlabel("EMT E_form (meV/atom)")
-        axes[0][0].set_ylabel("predicted (meV/atom)")
-        fig.tight_layout()
-        figures["parity"] = fig
-        fig, ax = plt.subplots(figsize=(5.5, 3.4))
-        for name in names:
-            hist = found[name]["history"]
-            if hist:
-                ax.plot([h["step"] for h in hist], [h["val_loss"] for h in hist], label=f"{name} val")
-                ax.plot([h["step"] for h in hist], [h["train_loss"] for h in hist], ls=":", lw=0.8)
-        ax.set_yscale("log")
-        ax.set_xlabel("optimizer step")
-        ax.set_ylabel("MSE of z-scored target")
-        ax.set_title("training curves (dotted: train batch loss)")
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        figures["curves"] = fig
+        if found:
+            figures["parity"] = plots.parity_figure(found)
+            figures["curves"] = training_curves_plot({m: a["history"] for m, a in found.items()},
+                                                     "MSE of z-scored target",
+                                                     "training curves (dotted: train batch loss)")
         return figures
 
 
