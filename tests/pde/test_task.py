@@ -1,6 +1,8 @@
-"""The pde/kolmogorov2d task: rollout metrics against NumPy, the smoke pipeline end to end."""
+"""The pde/kolmogorov2d task: rollout metrics against NumPy, entries and registry, the smoke pipeline end to end."""
 
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -8,10 +10,13 @@ import torch
 
 pytest.importorskip("neuralop")
 
+from sciformers.core import create_model, get_model_spec  # noqa: E402
 from sciformers.evaluation import run_pipeline  # noqa: E402
 from sciformers.evaluation.cli import main  # noqa: E402
+from sciformers.evaluation.runner import Entry  # noqa: E402
+from sciformers.evaluation.tasks import Splits  # noqa: E402
 from sciformers.pde.metrics import correlation_per_frame, rel_l2_per_horizon, valid_time  # noqa: E402
-from sciformers.pde.task import WindowDataset  # noqa: E402
+from sciformers.pde.task import KOLMOGOROV2D, WindowDataset  # noqa: E402
 
 
 def test_rel_l2_per_horizon_matches_numpy():
@@ -43,6 +48,49 @@ def test_window_dataset_and_short_trajectories():
         WindowDataset(frames, in_steps=4, target_steps=8)
 
 
+def _splits(in_steps=3):
+    frames = torch.randn(2, 8, 8, 8)
+    return Splits(train=WindowDataset(frames, in_steps, 1), val=WindowDataset(frames, in_steps, 1, 2),
+                  test=WindowDataset(frames, in_steps, 4, 2), info={"frame_dt": 1.0, "mean": 0.0, "std": 1.0})
+
+
+def test_entries_get_in_steps_and_match_params_names_an_earlier_model():
+    ff = Entry("ff", "pde.factformer2d", {"dim": 16, "depth": 1, "heads": 2, "dim_head": 8}, "trainable")
+    fno = Entry("fno", "fno", {"n_modes": [4, 4], "n_layers": 2, "match_params": "ff"}, "trainable")
+    base = Entry("persistence", "persistence", {}, "estimator", baseline=True)
+    resolved = {e.name: e for e in KOLMOGOROV2D.resolve_entries(_splits(), [base, ff, fno])}
+    assert all(e.kwargs["in_steps"] == 3 for e in resolved.values())
+    assert "match_params" not in resolved["fno"].kwargs
+    n_ff = KOLMOGOROV2D.count_params(create_model("pde.factformer2d", **resolved["ff"].kwargs))
+    n_fno = KOLMOGOROV2D.count_params(create_model("fno", **resolved["fno"].kwargs))
+    assert abs(n_fno - n_ff) <= 0.15 * n_ff
+    with pytest.raises(ValueError, match="match_params: 'ff' is not a model listed before it"):
+        KOLMOGOROV2D.resolve_entries(_splits(), [base, fno, ff])
+
+
+@pytest.mark.parametrize("name", ["fno", "pde.factformer2d", "pde.factformer3d"])
+def test_registry_example_rolls_out(name):
+    spec = get_model_spec(name)
+    assert spec.kind == "trainable" and spec.example is not None
+    model = create_model(name, **spec.test_kwargs)
+    batch = spec.example(model)
+    with torch.no_grad():
+        assert model.predict(batch).shape == batch["target"].shape
+
+
+def test_persistence_is_an_estimator_that_fits_nothing():
+    spec = get_model_spec("persistence")
+    assert spec.kind == "estimator"
+    model = create_model("persistence", **spec.test_kwargs)
+    assert model.fit(*KOLMOGOROV2D.fit_inputs(_splits())) is model
+
+
+def test_importing_the_domain_loads_no_harness():
+    code = ("import sys, sciformers.pde; "
+            "print([m for m in sys.modules if m.startswith(('sciformers.evaluation', 'matplotlib'))])")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
+
+
 def test_smoke_pipeline_end_to_end(tmp_path):
     out = tmp_path / "run"
     result = run_pipeline("pde/kolmogorov2d", preset="smoke", out=out, device="cpu", quiet=True)
@@ -52,6 +100,8 @@ def test_smoke_pipeline_end_to_end(tmp_path):
         assert {"rel_l2_h1", "rel_l2_h4", "rel_l2_h8", "rel_l2_h16", "valid_time", "infer_ms_per_step"} <= set(r["metrics"])
         assert all(np.isfinite(v) for v in r["metrics"].values())
         assert r["higher_is_better"]["valid_time"] is True and r["higher_is_better"]["rel_l2_h1"] is False
+        assert r["higher_is_better"]["infer_ms_per_step"] is False
+        assert ("train_s_per_step" in r["metrics"]) == (r["model"] != "persistence")  # persistence is not trained
     params = {r["model"]: r["n_params"] for r in lines}
     assert params["persistence"] == 0
     assert abs(params["fno"] - params["factformer"]) <= 0.15 * params["factformer"]

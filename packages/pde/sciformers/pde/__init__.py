@@ -17,7 +17,7 @@ from sciformers.pde.formats import (
     write_zarr,
 )
 from sciformers.pde.kolmogorov_data import KolmogorovData, generate_kolmogorov, load_kolmogorov
-from sciformers.pde.predict import predict_pde
 
-# The task and its dataset register on import.
-from sciformers.pde import task  # noqa: E402,F401  isort: skip
+#: The harness side (the task and its dataset, the rollout metrics, the ``predict pde`` command),
+#: imported on demand by ``sciformers.evaluation``: importing this package loads no harness.
+TASK_MODULES = ("sciformers.pde.task", "sciformers.pde.metrics", "sciformers.pde.predict")

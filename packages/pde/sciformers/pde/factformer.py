@@ -32,7 +32,7 @@ from torch import Tensor, nn
 from sciformers.attention import AxialAttention
 from sciformers.attention.position import FourierFeatures, RotaryEmbedding
 from sciformers.core import register_model
-from sciformers.pde.surrogate import Surrogate
+from sciformers.pde.surrogate import Surrogate, example_batch
 
 
 class PeriodicRotary(RotaryEmbedding):
@@ -143,7 +143,15 @@ class FactFormer(Surrogate):
         return self.march(u)
 
 
-@register_model("pde.factformer2d")
+TEST_KWARGS = {"in_steps": 3, "dim": 8, "depth": 1, "heads": 2, "dim_head": 4, "latent_multiplier": 1.0, "rff_dim": 8}
+
+
+def _example(model: FactFormer) -> dict[str, torch.Tensor]:
+    """A batch on a 6-point grid of the model's dimension (the registry's ``example``)."""
+    return example_batch(model, (6,) * model.ndim)
+
+
+@register_model("pde.factformer2d", test_kwargs=TEST_KWARGS, example=_example)
 class FactFormer2D(FactFormer):
     """FactFormer on 2-D grids: input ``(B, in_steps, X, Y)``; see :class:`FactFormer` for arguments."""
 
@@ -151,7 +159,7 @@ class FactFormer2D(FactFormer):
         super().__init__(ndim=2, **kwargs)
 
 
-@register_model("pde.factformer3d")
+@register_model("pde.factformer3d", test_kwargs=TEST_KWARGS, example=_example)
 class FactFormer3D(FactFormer):
     """FactFormer on 3-D grids: input ``(B, in_steps, X, Y, Z)``; see :class:`FactFormer` for arguments."""
 

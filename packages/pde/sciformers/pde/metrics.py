@@ -4,7 +4,8 @@ Predictions and targets are rollouts ``(N, H, *grid)``. ``rel_l2_h{h}`` is the r
 error of frame ``h`` over the grid, averaged over samples (the FNO/FactFormer convention, at
 a single horizon). ``valid_time`` is the time until the pattern correlation between the
 predicted and true frame first drops below 0.9 (Kochkov et al. 2021), averaged over samples;
-a rollout that never drops counts its full horizon.
+a rollout that never drops counts its full horizon. The task also records two timings,
+``infer_ms_per_step`` and ``train_s_per_step`` (lower is better).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from sciformers.evaluation.metrics import register_metric
+from sciformers.evaluation.metrics import register_metric, register_metric_family
 
 MAX_HORIZON = 16
 CORRELATION_THRESHOLD = 0.9
@@ -59,4 +60,6 @@ for _h in range(1, MAX_HORIZON + 1):
 
 register_metric("valid_time", higher_is_better=True,
                 description="frames (times frame_dt in the task) until correlation with the truth < 0.9")(valid_time)
-
+register_metric_family("infer_ms_per_step", higher_is_better=False,
+                       description="batched inference wall clock per test window and rollout frame (ms)")
+register_metric_family("train_s_per_step", higher_is_better=False, description="training wall clock per optimizer step (s)")

@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 
 from sciformers.core import register_model
-from sciformers.pde.surrogate import Surrogate
+from sciformers.pde.surrogate import Surrogate, example_batch
 
 
 def _fno_class() -> Any:
@@ -26,7 +26,13 @@ def _fno_class() -> Any:
     return FNO
 
 
-@register_model("fno")
+def _fno_example(model: FNOSurrogate) -> dict[str, Tensor]:
+    """A batch on an 8-point grid of the model's dimension (the registry's ``example``)."""
+    return example_batch(model, (8,) * len(model.n_modes))
+
+
+@register_model("fno", test_kwargs={"in_steps": 3, "out_steps": 2, "n_modes": [4, 4], "hidden_channels": 8, "n_layers": 2},
+                example=_fno_example)
 class FNOSurrogate(Surrogate):
     """neuraloperator's ``FNO`` as an autoregressive surrogate.
 
@@ -60,15 +66,15 @@ class FNOSurrogate(Surrogate):
         return self.fno(window)
 
 
-@register_model("persistence")
+@register_model("persistence", kind="estimator", test_kwargs={"in_steps": 2, "out_steps": 1})
 class Persistence(Surrogate):
     """Predicts that every future frame equals the last input frame (no parameters)."""
 
     def __init__(self, in_steps: int = 4, out_steps: int = 1, **_: Any) -> None:
         super().__init__(in_steps=in_steps, out_steps=out_steps)
 
-    def fit(self, targets: Tensor) -> "Persistence":
-        """Nothing to fit; present for the harness's baseline protocol."""
+    def fit(self, *_: Any) -> "Persistence":
+        """Nothing to fit: the estimator protocol's ``fit`` (the task passes no inputs)."""
         return self
 
     def step(self, window: Tensor) -> Tensor:

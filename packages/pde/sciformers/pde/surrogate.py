@@ -38,6 +38,11 @@ def relative_l2_loss(pred: Tensor, target: Tensor) -> Tensor:
     return (diff / torch.linalg.vector_norm(target.flatten(1), dim=1).clamp_min(1e-12)).mean()
 
 
+def example_batch(model: "Surrogate", grid: tuple[int, ...] = (8, 8)) -> dict[str, Tensor]:
+    """A small batch for ``model.predict``: two random windows on ``grid``, rolled out three frames."""
+    return {"inputs": torch.randn(2, model.in_steps, *grid), "target": torch.zeros(2, 3, *grid)}
+
+
 class Surrogate(TrainModule):
     """Base class: maps ``in_steps`` frames to ``out_steps`` frames; subclasses implement :meth:`step`.
 
