@@ -24,13 +24,13 @@ from torch.utils.data import Dataset
 from sciformers.core import Config, create_model
 from sciformers.evaluation.datasets import DatasetEntry, register_dataset
 from sciformers.evaluation.records import RunRecord
-from sciformers.evaluation.report import Table, fmt, fmt_mean_std
+from sciformers.evaluation.report import Table, fmt, fmt_mean_std, horizon_plot
 from sciformers.evaluation.runner import Entry, Job, Result
 from sciformers.evaluation.tasks import Splits, SupervisedTask, register_task
 from sciformers.pde import metrics as pm
 from sciformers.pde.kolmogorov_data import KolmogorovData, kolmogorov_cache_file, load_kolmogorov
 from sciformers.pde.peers import fno_width_for
-from sciformers.pde.plots import error_growth, field_figure
+from sciformers.pde.plots import field_figure
 from sciformers.pde.surrogate import Surrogate
 
 TABLE_HORIZONS = (1, 4, 8, 16)
@@ -201,7 +201,8 @@ class KolmogorovTask(SupervisedTask):
         return [Table(title="Kolmogorov flow: rollout error by horizon", columns=columns, rows=rows, notes=notes)]
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
-        figs: dict[str, Any] = {"error_growth": error_growth(records, self.baseline)}
+        figs: dict[str, Any] = {"error_growth": horizon_plot(records, self.baseline, "rel_l2_h{h}", "relative L2",
+                                                          "error growth with horizon (mean ± std over seeds)")}
         saved = {m: path for m in sorted({r.model for r in records}, key=lambda n: (n == self.baseline, n))
                  if (path := self.saved_predictions(run_dirs, f"{m}.npz")) is not None}  # example rollouts
         if saved:
