@@ -1,6 +1,6 @@
 """sciformers.core: configs, seeding, devices, the model registry, the Trainer, checkpoints, distributed."""
 
-from sciformers.core.cache import cache_dir
+from sciformers.core.cache import cache_dir, cached_file
 from sciformers.core.config import (
     Config,
     ConfigError,
