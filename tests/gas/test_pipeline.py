@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from sciformers.evaluation import run_pipeline
 from sciformers.evaluation.cli import main
@@ -25,6 +26,7 @@ def test_smoke_pipeline_synthetic(tmp_path):
         assert {"plume_iou", "plume_f1", "miou", "latency_ms"} <= set(r["metrics"])
         assert 0.0 <= r["metrics"]["plume_iou"] <= 1.0
         assert r["higher_is_better"]["plume_iou"] is True and r["higher_is_better"]["latency_ms"] is False
+    assert len({r["metrics"]["latency_ms"] for r in lines if r["model"] == "gasformer"}) == 1  # one fit, two test sets
     gas = [r for r in lines if r["model"] == "gasformer"][0]
     assert 3.5e6 < gas["n_params"] < 3.8e6
     report = result.report_md.read_text()
@@ -62,3 +64,25 @@ def test_dataset_command_builds_the_cache(tmp_path):
     files = entry.build(cfg)
     assert sorted(f.name.split("-")[0] for f in files) == ["shift_high_noise", "test", "train"]
     assert all(f.is_file() and f.suffix == ".npz" for f in files)
+
+
+def test_a_shift_task_tests_on_its_shift_only_and_needs_it_before_training(tmp_path):
+    out = tmp_path / "run"
+    run_pipeline("gas/synthetic_ogi", preset="smoke", out=out, quiet=True,
+                 overrides=["task=gas.synthetic_ogi_low_flow", "models={}"])
+    lines = [json.loads(x) for x in (out / "records.jsonl").read_text().splitlines()]
+    assert [(r["task"], r["model"]) for r in lines] == [("gas.synthetic_ogi_low_flow", "threshold")]
+    bad = tmp_path / "bad"
+    with pytest.raises(ValueError, match="needs the generator with data.shifts.low_flow"):
+        run_pipeline("gas/synthetic_ogi", preset="smoke", out=bad, quiet=True,
+                     overrides=["task=gas.synthetic_ogi_low_flow", "data.shifts={high_noise: {netd_mk: [60.0, 90.0]}}"])
+    assert not (bad / "checkpoints").exists() and not (bad / "records.jsonl").is_file()
+
+
+def test_models_get_the_class_count_of_the_data():
+    from sciformers.evaluation import get_task
+
+    task = get_task("gas.synthetic_ogi")
+    cfg = task.data_schema.parse({"size": 32, "n_train": 4, "n_val": 0, "n_test": 4, "n_shift": 4, "frames_per_seq": 4,
+                                  "shifts": {}, "classes": "flow"}, where="data")
+    assert task.model_inputs(task.load(cfg)) == {"in_channels": 1, "num_classes": 11}  # declared, not just seen

@@ -10,6 +10,8 @@ from sciformers.gas.gasformer import Gasformer
 from sciformers.gas.hamburger import NMF2D, Hamburger, LightHamHead, nmf
 from sciformers.gas.mit import MIT_CONFIGS, MiTConfig, MixVisionTransformer
 from sciformers.gas.peers import SegFormerB0, ThresholdBaseline, UNet
-from sciformers.gas.predict import predict_gas
 from sciformers.gas.synthetic import GeneratorConfig, generate_sequence, generate_split
-from sciformers.gas.task import SYNTHETIC_OGI, SyntheticOGITask
+
+#: The harness side (the task, its metrics and dataset, ``sciformers predict gas``), imported on
+#: demand by ``sciformers.evaluation``: importing this package loads no harness and no matplotlib.
+TASK_MODULES = ("sciformers.gas.task", "sciformers.gas.predict")

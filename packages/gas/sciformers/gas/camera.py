@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from matplotlib import colormaps
 from scipy import ndimage
 
 PALETTES = ("whitehot", "blackhot", "rainbow")
@@ -93,6 +92,8 @@ class Camera:
         if self.palette == "blackhot":
             scaled = 1.0 - scaled
         if self.palette == "rainbow":
+            from matplotlib import colormaps  # only the rainbow palette needs it (no matplotlib at import)
+
             rgb = colormaps["jet"](scaled)[..., :3]
             return np.round(255 * rgb).astype(np.uint8).transpose(2, 0, 1)
         return np.round(255 * scaled).astype(np.uint8)[None]

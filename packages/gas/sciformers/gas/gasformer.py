@@ -16,10 +16,11 @@ from torch import Tensor
 from sciformers.core import register_model
 from sciformers.gas.hamburger import LightHamHead
 from sciformers.gas.mit import MixVisionTransformer
-from sciformers.gas.segmentation import SegmentationModule, check_image
+from sciformers.gas.segmentation import SegmentationModule, check_image, example_batch
 
 
-@register_model("gas.gasformer")
+@register_model("gas.gasformer", test_kwargs={"in_channels": 1, "num_classes": 2, "ham_channels": 32, "channels": 32,
+                                             "rank": 4}, example=example_batch)
 class Gasformer(SegmentationModule):
     """MiT encoder + Light-Ham decoder; ``forward`` returns logits ``(B, num_classes, H, W)``.
 

@@ -24,9 +24,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from sciformers.evaluation import register_metric
+from sciformers.evaluation.metrics import register_metric, register_metric_family
 
 IGNORE = 255
+
+# Keys computed from more than (pred, target) (flows, timings): declared with their direction only.
+register_metric_family("detection_rate", higher_is_better=True,
+                       description="frames with visible gas detected at false-alarm rate eval.fpr")
+register_metric_family("pod_{flow}", higher_is_better=True, description="probability of detection in a flow bin (SCCM)")
+register_metric_family("dl90", higher_is_better=False, description="lowest flow (SCCM) detected with probability 0.9")
+register_metric_family("latency_ms", higher_is_better=False, description="forward time of one frame (batch 1), ms")
 
 
 def _valid(pred: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:

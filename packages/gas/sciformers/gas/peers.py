@@ -22,10 +22,10 @@ from scipy import ndimage
 from torch import Tensor, nn
 
 from sciformers.core import register_model
-from sciformers.gas.segmentation import IGNORE_INDEX, SegmentationModule, check_image
+from sciformers.gas.segmentation import IGNORE_INDEX, SegmentationModule, check_image, example_batch
 
 
-@register_model("segformer_b0")
+@register_model("segformer_b0", test_kwargs={"in_channels": 1, "num_classes": 2}, example=example_batch)
 class SegFormerB0(SegmentationModule):
     """HF SegFormer-B0 with random weights (``transformers`` is imported lazily).
 
@@ -60,7 +60,7 @@ class DoubleConv(nn.Sequential):
         )
 
 
-@register_model("unet")
+@register_model("unet", test_kwargs={"in_channels": 1, "num_classes": 2, "width": 4}, example=example_batch)
 class UNet(SegmentationModule):
     """A 4-level UNet: widths ``w, 2w, 4w, 8w, 16w``, max-pool down, transposed-conv up, skip concat.
 
@@ -97,7 +97,7 @@ class UNet(SegmentationModule):
         return self.classifier(x)[..., :h, :w]
 
 
-@register_model("threshold")
+@register_model("threshold", kind="estimator", test_kwargs={"size": 5, "candidates": (2.0, 3.0)})
 class ThresholdBaseline(SegmentationModule):
     """``|frame - median_filter(frame, size)| > k * NETD_hat`` per channel-averaged frame.
 

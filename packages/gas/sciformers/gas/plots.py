@@ -5,13 +5,10 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from sciformers.evaluation import RunRecord  # noqa: E402
+from sciformers.evaluation.records import RunRecord
 
 
 def pod_figure(records: list[RunRecord], baseline: str, title: str) -> plt.Figure:

@@ -26,6 +26,14 @@ def check_image(x: Tensor, in_channels: int, name: str) -> None:
         raise ValueError(f"{name}: expected images (B, {in_channels}, H, W), got {tuple(x.shape)}")
 
 
+def example_batch(model: "SegmentationModule") -> dict[str, Tensor]:
+    """Two 32x32 frames in ``model``'s input channels with binary masks (conformance suite)."""
+    gen = torch.Generator().manual_seed(0)
+    channels = int(getattr(model, "in_channels"))
+    return {"image": torch.randn(2, channels, 32, 32, generator=gen),
+            "mask": torch.randint(0, 2, (2, 32, 32), generator=gen)}
+
+
 class SegmentationModule(TrainModule):
     """Base class: subclasses implement ``forward(image) -> logits (B, K, H, W)``.
 

@@ -25,7 +25,6 @@ from pydantic import Field
 from scipy import ndimage
 
 from sciformers.core import Config, cache_dir
-from sciformers.evaluation.records import config_hash
 from sciformers.gas.camera import Camera, apparent_temperature, visible_mask
 from sciformers.gas.plume import PlumeParams, PlumeSimulator, sccm_to_rate
 from sciformers.gas.scene import BACKGROUNDS, make_background
@@ -188,6 +187,8 @@ def generate_split(cfg: GeneratorConfig, split: str, n_frames: int) -> dict[str,
 
 def cached_split(cfg: GeneratorConfig, split: str, n_frames: int) -> Path:
     """Generate ``split`` once into the cache (``.npz``, no pickles) and return its path."""
+    from sciformers.evaluation.records import config_hash  # the run records' hash; not at import (no harness)
+
     key = config_hash({"generator": cfg.model_dump(mode="json"), "split": split, "n": n_frames})[:16]
     path = cache_dir("gas", "synthetic_ogi") / f"{split}-{key}.npz"
     if not path.is_file():

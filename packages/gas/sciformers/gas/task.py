@@ -1,10 +1,11 @@
 """The ``gas.synthetic_ogi`` task: plume segmentation in OGI frames, in distribution and under shifts.
 
-Every model trains from scratch on the same frames with the same schedule (the shared Trainer;
-the threshold baseline fits its ``k`` on the training frames) and is scored on the whole
-in-distribution test set and on one test set per generator shift. Shifted results are records
-of their own task, ``gas.synthetic_ogi_<shift>`` (e.g. ``gas.synthetic_ogi_low_flow``); running a
-pipeline whose ``task`` is a shift task trains in distribution and tests on that shift only.
+Every model trains from scratch on the same frames with the same schedule (the shared runner and
+Trainer; the threshold baseline, an estimator, fits its ``k`` on the training frames) and is
+scored on the whole in-distribution test set and on one test set per generator shift: one fit,
+one record per test set. Shifted results are records of their own task,
+``gas.synthetic_ogi_<shift>`` (e.g. ``gas.synthetic_ogi_low_flow``); running a pipeline whose
+``task`` is a shift task trains in distribution and tests on that shift only.
 
 Metrics (see :mod:`.metrics`): ``plume_iou`` (primary), ``plume_f1``, ``miou``, ``detection_rate``
 at ``eval.fpr``, ``dl90`` and ``pod_<flow>`` per flow bin, ``latency_ms`` (batch 1, on the run's
@@ -17,8 +18,9 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -26,24 +28,19 @@ from pydantic import Field
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from sciformers.core import Config, Trainer, create_model, save_model, seed_everything
-from sciformers.evaluation import (
-    DatasetEntry,
-    RunContext,
-    RunRecord,
-    Splits,
-    SupervisedTask,
-    Table,
-    register_dataset,
-    register_task,
-)
-from sciformers.evaluation.report import summary_table
+from sciformers.core import Config
+from sciformers.evaluation.context import RunContext
+from sciformers.evaluation.datasets import DatasetEntry, register_dataset
+from sciformers.evaluation.records import RunRecord
+from sciformers.evaluation.report import Table, summary_table
+from sciformers.evaluation.runner import Job, Result
+from sciformers.evaluation.tasks import Splits, SupervisedTask, register_task
 from sciformers.gas import metrics as gm
 from sciformers.gas.data import DEFAULT_SHIFTS, OGIData, OGIDataset, folder_datasets, synthetic_datasets
 from sciformers.gas.plots import example_figure, pod_figure
+from sciformers.gas.synthetic import FLOW_BINS
 
 TABLE_METRICS = ("plume_iou", "plume_f1", "miou", "detection_rate", "dl90", "latency_ms")
-EXTRA_DIRECTIONS = {"detection_rate": True, "dl90": False, "latency_ms": False}
 
 
 class OGIEval(Config):
@@ -64,6 +61,43 @@ class OGIEval(Config):
     n_examples: int = Field(default=4, ge=0)
 
 
+@dataclass(kw_only=True)
+class OGISplits(Splits):
+    """The splits, every test set a fit is scored on, and the ``data:`` section they came from.
+
+    Args:
+        tests: shift name -> test set, the task's own first (``None``: in distribution).
+        data: the validated ``data:`` section.
+    """
+
+    tests: dict[str | None, OGIDataset]
+    data: OGIData
+
+
+@dataclass
+class OGIPredictions:
+    """What one fit predicted: label maps per test set (keyed as :attr:`OGISplits.tests`), the
+    seconds each took, and the batch-1 latency on the job's device."""
+
+    labels: dict[str | None, Tensor]
+    eval_s: dict[str | None, float]
+    latency_ms: float
+
+
+def latency_ms(module: torch.nn.Module, test: Dataset, device: torch.device, repeats: int) -> float:
+    """Median forward time of one frame (batch 1, eval mode, no grad), ms."""
+    image = test[0]["image"][None].to(device)
+    module.to(device).eval()
+    times = []
+    with torch.no_grad():
+        module(image)
+        for _ in range(repeats):
+            t = time.perf_counter()
+            module(image)
+            times.append(1000.0 * (time.perf_counter() - t))
+    return statistics.median(times)
+
+
 class SyntheticOGITask(SupervisedTask):
     """Plume segmentation on synthetic OGI frames (or a user's image folder)."""
 
@@ -73,6 +107,7 @@ class SyntheticOGITask(SupervisedTask):
     baseline = "threshold"
     data_card = "synthetic_ogi.md"
     data_schema = OGIData
+    eval_schema = OGIEval
 
     def __init__(self, shift: str | None = None) -> None:
         self.shift = shift
@@ -80,99 +115,88 @@ class SyntheticOGITask(SupervisedTask):
         where = f"under the '{shift}' generator shift" if shift else "in distribution"
         self.description = (f"Methane plume segmentation in synthetic 8-bit OGI frames (advection-diffusion plume, "
                             f"Beer-Lambert contrast, uncooled camera), tested {where}; models trained from scratch.")
-        self._declared_classes = 2
 
     # -- data ---------------------------------------------------------------------------------
 
-    def load(self, data: Config) -> Splits:
+    def prepare(self, ctx: RunContext) -> OGISplits:
+        """The splits; a shift task first checks that the generator has its shift (before any training)."""
+        data = ctx.data
+        assert isinstance(data, OGIData)
+        if self.shift and (data.path is not None or self.shift not in data.shifts):
+            raise ValueError(f"task {self.name}: needs the generator with data.shifts.{self.shift} (got path or no shift)")
+        return self.load(data)
+
+    def load(self, data: Config) -> OGISplits:
         assert isinstance(data, OGIData)
         if data.path is not None:
             sets = folder_datasets(data)
-            return Splits(train=sets["train"], val=sets.get("val"), test=sets["test"], info={"eval": {}})
+            return OGISplits(train=sets["train"], val=sets.get("val"), test=sets["test"], tests={None: sets["test"]},
+                             data=data)
         sets, files = synthetic_datasets(data)
         tests = {name: sets[f"shift_{name}"] for name in data.shifts}
         tests = {self.shift: tests[self.shift]} if self.shift else {None: sets["test"], **tests}
-        return Splits(train=sets["train"], val=sets.get("val"), test=next(iter(tests.values())),
-                      info={"eval": tests, "files": {k: str(v) for k, v in files.items()}})
+        return OGISplits(train=sets["train"], val=sets.get("val"), test=next(iter(tests.values())), tests=tests,
+                         data=data, info={"files": {k: str(v) for k, v in files.items()}})
 
     def targets(self, dataset: Dataset) -> Tensor:
         assert isinstance(dataset, OGIDataset)
         return dataset.masks
 
     def model_inputs(self, splits: Splits) -> dict[str, Any]:
-        train = splits.train
-        assert isinstance(train, OGIDataset)
+        """Input channels, and classes: those in the training masks, at least those the data declares."""
+        assert isinstance(splits, OGISplits) and isinstance(splits.train, OGIDataset)
+        train, data = splits.train, splits.data
+        declared = FLOW_BINS + 1 if data.classes == "flow" and data.path is None else data.num_classes
         classes = max(2, int(train.masks[train.masks != 255].max()) + 1)
-        return {"in_channels": int(train.images.shape[1]), "num_classes": max(classes, self._declared_classes)}
+        return {"in_channels": int(train.images.shape[1]), "num_classes": max(classes, declared)}
 
-    # -- running ------------------------------------------------------------------------------
+    # -- fitting and scoring ------------------------------------------------------------------
 
-    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
-        data = ctx.data
-        assert isinstance(data, OGIData)
-        ev = OGIEval.parse(ctx.pipeline.eval, where="eval")
-        if self.shift and (data.path is not None or self.shift not in data.shifts):
-            raise ValueError(f"task {self.name}: needs the generator with data.shifts.{self.shift} (got path or no shift)")
-        self._declared_classes = 11 if data.classes == "flow" and data.path is None else data.num_classes
-        splits = self.load(data)
-        extra = self.model_inputs(splits)
-        entries = [(self.baseline, self.baseline, dict(extra), True)]
-        entries += [(name, e.model, {**ctx.model_defaults, **e.kwargs, **extra}, False) for name, e in ctx.models.items()]
-        for name, model_name, kwargs, is_baseline in entries:
-            for seed in ctx.seeds:
-                if not ctx.is_done(self.name, name, seed):
-                    yield from self._run_model(ctx, ev, data, splits, name, model_name, kwargs, seed, is_baseline)
+    def fit_inputs(self, prepared: OGISplits) -> tuple[Any, ...]:
+        """The threshold baseline's ``fit(images, masks)`` on the training frames."""
+        train = prepared.train
+        assert isinstance(train, OGIDataset)
+        return train.images, train.masks
 
-    def _run_model(self, ctx: RunContext, ev: OGIEval, data: OGIData, splits: Splits, name: str, model_name: str,
-                   kwargs: dict[str, Any], seed: int, is_baseline: bool) -> Iterator[RunRecord]:
-        """Fit one (model, seed), then yield one record per test set (in distribution first)."""
-        seed_everything(seed)
-        module = create_model(model_name, **kwargs)
-        run_dir = ctx.out_dir / "checkpoints" / name / f"seed{seed}"
-        trainer = Trainer(ctx.train, run_dir=run_dir, device=ctx.device, seed=seed, quiet=ctx.quiet)
-        t0 = time.perf_counter()
-        samples_per_s = None
-        if is_baseline:
-            train = splits.train
-            assert isinstance(train, OGIDataset)
-            module.fit(train.images, train.masks)
-        else:
-            ctx.say(f"{self.name}: training {name} (seed {seed})")
-            fit = trainer.fit(module, splits.train, splits.val)
-            samples_per_s = fit.train_samples_per_s
-        fit_s = time.perf_counter() - t0
-        save_model(run_dir / "final", module, {"model": model_name, "kwargs": kwargs})
-        n_params = sum(p.numel() for p in module.parameters())
-        latency = self._latency_ms(module, splits.test, trainer.device, ev.latency_repeats)
-        assert splits.info is not None
-        tests = splits.info["eval"] or {None: splits.test}
-        for shift, test in tests.items():
-            task = SHIFT_TASKS[shift] if shift else self
-            t1 = time.perf_counter()
-            pred = trainer.predict(module, test)
+    def predict(self, job: Job, model: Any, prepared: OGISplits) -> OGIPredictions:
+        """The batch-1 latency, then label maps on every test set."""
+        ev = job.ctx.eval
+        assert isinstance(ev, OGIEval)
+        latency = latency_ms(model, prepared.test, job.device, ev.latency_repeats)
+        labels: dict[str | None, Tensor] = {}
+        seconds: dict[str | None, float] = {}
+        for shift, test in prepared.tests.items():
+            t0 = time.perf_counter()
+            pred = job.predict(model, test)
+            seconds[shift] = time.perf_counter() - t0
             assert isinstance(pred, Tensor)
-            eval_s = time.perf_counter() - t1
-            gen = data.generator(shift) if data.path is None else None
-            scores = task.score_all(pred, test, gen, ev) | {"latency_ms": latency}
-            if task is self and ev.n_examples and seed == ctx.seeds[0]:
-                self._save_examples(ctx.out_dir, name, test, pred, ev.n_examples)
-            yield ctx.record(task=task, model=name, seed=seed, n_params=n_params, metrics=scores, fit_s=fit_s,
-                             eval_s=eval_s, train_samples_per_s=samples_per_s,
-                             infer_ms_per_sample=1000.0 * eval_s / max(len(test), 1),
-                             higher_is_better=EXTRA_DIRECTIONS | {k: True for k in scores if k.startswith("pod_")})
+            labels[shift] = pred
+        return OGIPredictions(labels, seconds, latency)
 
-    def score_all(self, pred: Tensor, test: Dataset, gen: Any, ev: OGIEval) -> dict[str, float]:
+    def score(self, job: Job, prepared: OGISplits, predictions: OGIPredictions) -> list[Result]:
+        """One result per test set, in distribution first, each under its own (shift) task."""
+        ev = job.ctx.eval
+        assert isinstance(ev, OGIEval)
+        results = []
+        for shift, test in prepared.tests.items():
+            flow_range = prepared.data.generator(shift).flow_range if prepared.data.path is None else None
+            metrics = self.score_test(predictions.labels[shift], test, flow_range, ev)
+            results.append(Result(metrics | {"latency_ms": predictions.latency_ms}, n_test=len(test),
+                                  task=self if shift == self.shift else SHIFT_TASKS[shift],
+                                  eval_s=predictions.eval_s[shift]))
+        return results
+
+    def score_test(self, pred: Tensor, test: OGIDataset, flow_range: Sequence[float] | None,
+                   ev: OGIEval) -> dict[str, float]:
         """Segmentation metrics, plus detection metrics when flows are known (synthetic data)."""
-        assert isinstance(test, OGIDataset)
-        target = test.masks
-        scores = {m.name: m(pred, target) for m in self.metric_objects()}
-        if test.flows is None or gen is None:
+        scores = self.metric_values(pred, test.masks)
+        if test.flows is None or flow_range is None:
             return scores
         flows = test.flows
-        rate = gm.detection_rate(pred, target, flows, ev.fpr, ev.min_area)
+        rate = gm.detection_rate(pred, test.masks, flows, ev.fpr, ev.min_area)
         if not math.isnan(rate):
             scores["detection_rate"] = rate
-        edges = np.linspace(*gen.flow_range, ev.pod_bins + 1)
+        edges = np.linspace(*flow_range, ev.pod_bins + 1)
         centers = (edges[:-1] + edges[1:]) / 2
         pod = gm.pod_by_flow(pred, flows, edges, ev.fpr)
         scores |= {f"pod_{c:.0f}": float(p) for c, p in zip(centers, pod) if not math.isnan(p)}
@@ -181,30 +205,21 @@ class SyntheticOGITask(SupervisedTask):
             scores["dl90"] = limit
         return scores
 
-    @staticmethod
-    def _latency_ms(module: torch.nn.Module, test: Dataset, device: torch.device, repeats: int) -> float:
-        """Median forward time of one frame (batch 1, eval mode, no grad), ms."""
-        image = test[0]["image"][None].to(device)
-        module.to(device).eval()
-        times = []
-        with torch.no_grad():
-            module(image)
-            for _ in range(repeats):
-                t = time.perf_counter()
-                module(image)
-                times.append(1000.0 * (time.perf_counter() - t))
-        return statistics.median(times)
-
-    def _save_examples(self, run_dir: Path, name: str, test: Dataset, pred: Tensor, n: int) -> None:
-        """Save ``n`` test frames with visible plumes (evenly spread) and their masks for the report figure."""
+    def artifacts(self, job: Job, prepared: OGISplits, predictions: OGIPredictions) -> dict[str, dict[str, Any]]:
+        """``<model>_examples.npz`` (first seed): ``n_examples`` frames of the task's own test set with
+        visible plumes (evenly spread), their masks and the predicted label maps."""
+        ev = job.ctx.eval
+        assert isinstance(ev, OGIEval)
+        test, pred = prepared.test, predictions.labels[self.shift]
         assert isinstance(test, OGIDataset)
-        areas = (test.masks > 0).flatten(1).sum(1)
-        candidates = torch.nonzero(areas >= 10).flatten()
+        if not (ev.n_examples and job.is_first_seed):
+            return {}
+        candidates = torch.nonzero((test.masks > 0).flatten(1).sum(1) >= 10).flatten()
         if len(candidates) == 0:
-            return
-        idx = candidates[torch.linspace(0, len(candidates) - 1, min(n, len(candidates))).long()]
-        self.write_predictions(run_dir, f"{name}_examples.npz", {
-            "frames": test.images[idx, 0].numpy(), "truth": test.masks[idx].numpy(), "pred": pred[idx].numpy()})
+            return {}
+        idx = candidates[torch.linspace(0, len(candidates) - 1, min(ev.n_examples, len(candidates))).long()]
+        return {f"{job.name}_examples.npz": {
+            "frames": test.images[idx, 0].numpy(), "truth": test.masks[idx].numpy(), "pred": pred[idx].numpy()}}
 
     # -- report -------------------------------------------------------------------------------
 
