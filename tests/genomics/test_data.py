@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
-from sciformers.genomics import GENOMES, PathogenReadsData, genome_path, load_genome, load_reads, write_fasta
+from sciformers.genomics import GENOMES, genome_path, load_genome, write_fasta
 from sciformers.genomics.baselines import GCContent, KmerLogisticRegression
-from sciformers.genomics.data import read_files
+from sciformers.genomics.data import PathogenReadsData, load_reads, read_files
 from sciformers.genomics.seqio import FastaRecord, read_fastq
 from sciformers.genomics.simulate import parse_header
 

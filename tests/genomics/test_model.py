@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from sciformers.core import create_model
+from sciformers.core import ConfigError, create_model, get_model_spec
 from sciformers.genomics import BidirMLM, MetageneLM, PackedReads, ReadClassifier, SingleReads, lm_config
 from sciformers.genomics.classifier import LoRALinear
 from sciformers.genomics.packing import IGNORE, pack_units, read_units
@@ -126,3 +126,24 @@ def test_lora_starts_at_the_pretrained_function_and_trains_only_adapters():
     trainable = {n for n, p in lora.named_parameters() if p.requires_grad}
     assert trainable and all("lora_" in n or n.startswith("head.") for n in trainable)
     lora.training_step(b).backward()
+
+
+@pytest.mark.parametrize("name", ["genomics.metagene", "bidir_mlm", "kmer_lr", "gc_content"])
+def test_registry_kinds_and_examples(name):
+    spec = get_model_spec(name)
+    model = create_model(name, **spec.test_kwargs)
+    assert spec.kind == ("trainable" if isinstance(model, torch.nn.Module) else "estimator")
+    if spec.kind == "trainable":
+        batch = spec.example(model)
+        with torch.no_grad():
+            out = model.predict(batch)
+        assert out.shape[0] == batch["input_ids"].shape[0] and torch.isfinite(out).all()
+
+
+def test_finetune_kwargs_build_the_classifier_and_leave_the_lm():
+    lm = create_model("genomics.metagene", size="tiny", vocab_size=VOCAB, finetune={"mode": "lora", "r": 2})
+    clf = ReadClassifier.from_pretrained(lm)
+    assert sum(isinstance(m, LoRALinear) for m in clf.modules()) == 4 * lm.config.depth
+    assert not any(isinstance(m, LoRALinear) for m in lm.modules()) and clf.backbone is not lm.backbone
+    with pytest.raises(ConfigError, match="finetune"):
+        create_model("genomics.metagene", size="tiny", finetune={"mode": "lora", "rank": 2})

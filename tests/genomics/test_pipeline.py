@@ -1,6 +1,8 @@
-"""The smoke pipeline end to end, the predictor on its checkpoint, and the dataset entry."""
+"""The smoke pipeline end to end, the predictor on its checkpoint, the dataset entry, the lazy import."""
 
 import json
+import subprocess
+import sys
 
 from sciformers.evaluation import get_dataset, get_predictor, read_records, resolve, run_pipeline
 from sciformers.evaluation.cli import main
@@ -13,12 +15,13 @@ def test_presets_resolve():
         rp = resolve("genomics/pathogen_reads", preset)
         assert rp.config.task == "genomics.pathogen_reads"
     assert resolve("genomics/pathogen_reads", "bench").train.seeds == [0, 1, 2]
+    assert resolve("genomics/pathogen_reads", "full").stages.finetune.lr == 1e-4
 
 
 def test_smoke_pipeline_end_to_end(tmp_path):
     out = tmp_path / "run"
     result = run_pipeline("genomics/pathogen_reads", preset="smoke", out=out, quiet=True,
-                          overrides=["train.steps=6", "eval.steps=4", "train.eval_every=3"])
+                          overrides=["train.steps=6", "stages.finetune.steps=4", "train.eval_every=3"])
     records = read_records(out / "records.jsonl")
     models = {r.model for r in records}
     assert models == {"gc_content", "genomics.metagene", "genomics.metagene_lora", "bidir_mlm", "kmer_lr"}
@@ -37,6 +40,12 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     for stem in ("loss_curves", "roc", "embedding"):
         assert (tmp_path / "later" / "plots" / f"genomics_pathogen_reads_{stem}.png").is_file()
     assert (out / "tokenizer.json").is_file()
+    saved = out / "predictions" / "genomics.pathogen_reads"
+    assert json.loads((saved / "kmer_lr_seed0.json").read_text())["k"] in (4, 5)  # the ROC legend's k, rebuilt later
+    lm = json.loads((saved / "genomics.metagene_seed0.json").read_text())
+    assert [h["step"] for h in lm["pretrain"]["history"]] == [3, 6] and len(lm["scores"]) == len(lm["labels"])
+    for entry in ("genomics.metagene", "genomics.metagene_lora", "bidir_mlm"):
+        assert {"pretrain", "finetune", "final"} <= {p.name for p in (out / "checkpoints" / entry / "seed0").iterdir()}
 
     ckpt = out / "checkpoints" / "genomics.metagene_lora" / "seed0" / "final"
     reads = tmp_path / "reads.fq.gz"
@@ -53,3 +62,10 @@ def test_dataset_entry_builds_fastq():
                               "n_val": 4, "n_test": 8, "read_length": 50})
     files = entry.build(cfg)
     assert {f.name for f in files} == {"train.fastq.gz", "val.fastq.gz", "test.fastq.gz"}
+
+
+def test_import_loads_no_harness():
+    code = ("import sys, sciformers.genomics; "
+            "print([m for m in sys.modules if m.startswith(('sciformers.evaluation', 'matplotlib'))])")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

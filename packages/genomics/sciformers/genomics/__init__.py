@@ -2,8 +2,9 @@
 
 Streaming FASTA/FASTQ I/O, a DNA BPE tokenizer, the METAGENE-1 causal LM with packed reads and
 block-diagonal attention, genomes read from installed packages, an Illumina-like read
-simulator with coordinate splits, peers (k-mer LR, GC content, bidirectional masked LM) and the
-``genomics.pathogen_reads`` task.
+simulator with coordinate splits and peers (k-mer LR, GC content, bidirectional masked LM). The
+``genomics.pathogen_reads`` task, its data set (:mod:`.data`) and the predictor are the harness
+side, in :data:`TASK_MODULES`.
 
 >>> from sciformers.genomics import read_fastq, DNATokenizer, MetageneLM
 """
@@ -23,8 +24,20 @@ from sciformers.genomics.tokenizer import SPECIAL_TOKENS, DNATokenizer, bits_per
 from sciformers.genomics.genomes import GENOMES, genome_path, list_genomes, load_genome
 from sciformers.genomics.simulate import ErrorProfile, Interval, ReadSimulator, SimulatedRead, split_genome
 from sciformers.genomics.packing import PackedReads, SingleReads, segment_mask
-from sciformers.genomics.model import SIZES, BidirMLM, DNALMConfig, DNATransformer, MetageneLM, lm_config, mean_pool
+from sciformers.genomics.model import (
+    SIZES,
+    BidirMLM,
+    DNALMConfig,
+    DNATransformer,
+    FinetuneSpec,
+    MetageneLM,
+    lm_config,
+    mean_pool,
+)
 from sciformers.genomics.classifier import LoRALinear, ReadClassifier, apply_lora
 from sciformers.genomics.baselines import GCContent, KmerLogisticRegression
-from sciformers.genomics.data import PathogenReadsData, load_reads
-from sciformers.genomics import task, predict  # noqa: F401  registers the task, dataset and predictor
+
+#: The harness side (the data set, metrics, task and predictor), imported on demand by
+#: ``sciformers.evaluation``: importing this package loads no harness and no matplotlib.
+TASK_MODULES = ("sciformers.genomics.data", "sciformers.genomics.metrics", "sciformers.genomics.task",
+                "sciformers.genomics.predict")

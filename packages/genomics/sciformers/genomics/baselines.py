@@ -45,7 +45,7 @@ class ReadBaseline:
         raise NotImplementedError
 
 
-@register_model("kmer_lr")
+@register_model("kmer_lr", kind="estimator", test_kwargs={"k": [3, 4], "max_iter": 200})
 class KmerLogisticRegression(ReadBaseline):
     """Canonical k-mer frequencies + logistic regression, ``k`` chosen on validation MCC.
 
@@ -98,7 +98,7 @@ class KmerLogisticRegression(ReadBaseline):
         return self._clf.predict_proba(self._features(self._vec, reads))
 
 
-@register_model("gc_content")
+@register_model("gc_content", kind="estimator", test_kwargs={})
 class GCContent(ReadBaseline):
     """GC fraction -> logistic regression; plus an i.i.d. base-composition language model."""
 

@@ -12,6 +12,7 @@ below is the same construction on our own attention projections.
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Literal
 
@@ -20,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sciformers.core import TrainModule
-from sciformers.genomics.model import DNATransformer, mean_pool
+from sciformers.genomics.model import DNALanguageModel, DNATransformer, mean_pool
 
 LORA_TARGETS = ("to_q", "to_k", "to_v", "to_out")
 
@@ -88,6 +89,12 @@ class ReadClassifier(TrainModule):
         if mode == "lora":
             apply_lora(self.backbone, lora_r, lora_alpha)
         self.head = nn.Linear(backbone.config.dim, num_classes)
+
+    @classmethod
+    def from_pretrained(cls, lm: DNALanguageModel, num_classes: int = 2) -> "ReadClassifier":
+        """A classifier on a copy of ``lm``'s backbone, fine-tuned as ``lm.finetune`` says (``lm`` is left as it is)."""
+        ft = lm.finetune
+        return cls(copy.deepcopy(lm.backbone), num_classes, ft.mode, ft.r, ft.alpha)
 
     def forward(self, batch: dict[str, Tensor]) -> Tensor:
         """Class logits ``(B, num_classes)``."""

@@ -14,7 +14,7 @@ attention direction and the objective.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -24,7 +24,7 @@ from torch import Tensor, nn
 from sciformers.attention.blocks import TransformerBlock, make_norm
 from sciformers.attention.position import RotaryEmbedding
 from sciformers.core import Config, TrainModule, register_model
-from sciformers.genomics.packing import IGNORE, segment_mask
+from sciformers.genomics.packing import IGNORE, SingleReads, segment_mask
 from sciformers.genomics.tokenizer import MASK, SPECIAL_TOKENS
 
 
@@ -119,14 +119,33 @@ def mean_pool(hidden: Tensor, segments: Tensor) -> Tensor:
     return (hidden * w).sum(1) / w.sum(1).clamp_min(1.0)
 
 
+class FinetuneSpec(Config):
+    """How a pretrained LM becomes a read classifier (:class:`~sciformers.genomics.classifier.ReadClassifier`).
+
+    Args:
+        mode: ``full`` fine-tuning or ``lora`` adapters.
+        r: LoRA rank.
+        alpha: LoRA scaling numerator.
+    """
+
+    mode: Literal["full", "lora"] = "full"
+    r: int = Field(default=8, ge=1)
+    alpha: float = Field(default=16.0, gt=0)
+
+
 class DNALanguageModel(TrainModule):
-    """Backbone + untied output head, shared by the causal and masked language models."""
+    """Backbone + untied output head, shared by the causal and masked language models.
+
+    ``finetune`` (:class:`FinetuneSpec` fields) is how the pipeline fine-tunes this LM into a read
+    classifier after pretraining; it does not change the LM.
+    """
 
     causal: bool = True
 
-    def __init__(self, size: str = "mini", **shape: Any) -> None:
+    def __init__(self, size: str = "mini", finetune: Mapping[str, Any] | None = None, **shape: Any) -> None:
         super().__init__()
         self.config = lm_config(size, **shape)
+        self.finetune = FinetuneSpec.parse(finetune or {}, where="finetune")
         self.backbone = DNATransformer(self.config, causal=self.causal)
         self.lm_head = nn.Linear(self.config.dim, self.config.vocab_size, bias=False)
 
@@ -139,20 +158,34 @@ class DNALanguageModel(TrainModule):
         return mean_pool(self.backbone(batch["input_ids"], batch["segments"], batch["positions"]), batch["segments"])
 
 
-@register_model("genomics.metagene")
+def example_batch(model: DNALanguageModel) -> dict[str, Tensor]:
+    """Two reads of random tokens, padded to 16 positions, as a batch (conformance suite)."""
+    g = torch.Generator().manual_seed(0)
+    reads = [torch.randint(len(SPECIAL_TOKENS), model.config.vocab_size, (n,), generator=g).tolist() for n in (9, 4)]
+    data = SingleReads(reads, 16, torch.ones(model.config.vocab_size, dtype=torch.long))
+    items = [data[i] for i in range(len(data))]
+    return {k: torch.stack([it[k] for it in items]) for k in items[0]}
+
+
+TEST_KWARGS = {"size": "tiny", "vocab_size": 32, "context": 16}
+
+
+@register_model("genomics.metagene", kind="trainable", test_kwargs=TEST_KWARGS, example=example_batch)
 class MetageneLM(DNALanguageModel):
     """METAGENE-1 causal DNA language model.
 
     Args:
         size: ``7b`` (paper), ``mini`` (litgpt's genomics-llama-mini), ``small`` or ``tiny``.
         z_loss: weight of ``mean(logsumexp(logits)^2)`` added to the cross-entropy.
+        finetune: how the pipeline fine-tunes it into a read classifier (:class:`FinetuneSpec`).
         **shape: :class:`DNALMConfig` overrides (``vocab_size``, ``dim``, ``context`` ...).
     """
 
     causal = True
 
-    def __init__(self, size: str = "mini", z_loss: float = 1e-4, **shape: Any) -> None:
-        super().__init__(size, **shape)
+    def __init__(self, size: str = "mini", z_loss: float = 1e-4, finetune: Mapping[str, Any] | None = None,
+                 **shape: Any) -> None:
+        super().__init__(size, finetune, **shape)
         self.z_loss = z_loss
 
     def training_step(self, batch: dict[str, Tensor]) -> Tensor:
@@ -174,20 +207,22 @@ class MetageneLM(DNALanguageModel):
         return torch.stack([nll.sum(1), batch["bases"].sum(1).to(nll.dtype), (tgt != IGNORE).sum(1).to(nll.dtype)], -1)
 
 
-@register_model("bidir_mlm")
+@register_model("bidir_mlm", kind="trainable", test_kwargs=TEST_KWARGS, example=example_batch)
 class BidirMLM(DNALanguageModel):
     """Bidirectional masked-LM peer of the same shape (BERT masking, Devlin et al. 2019, sec. 3.1).
 
     Args:
         size: as for :class:`MetageneLM`.
         mask_prob: fraction of read tokens selected for prediction.
+        finetune: as for :class:`MetageneLM`.
         **shape: :class:`DNALMConfig` overrides.
     """
 
     causal = False
 
-    def __init__(self, size: str = "mini", mask_prob: float = 0.15, **shape: Any) -> None:
-        super().__init__(size, **shape)
+    def __init__(self, size: str = "mini", mask_prob: float = 0.15, finetune: Mapping[str, Any] | None = None,
+                 **shape: Any) -> None:
+        super().__init__(size, finetune, **shape)
         self.mask_prob = mask_prob
 
     def mask_tokens(self, input_ids: Tensor, segments: Tensor) -> tuple[Tensor, Tensor]:

@@ -1,15 +1,15 @@
-"""Report figures of the pathogen-read task: loss curves, ROC curves, read-embedding projection."""
+"""Report figures of the pathogen-read task: loss curves, ROC curves, read-embedding projection.
+
+Imported by the task module only (the harness sets matplotlib's backend).
+"""
 
 from __future__ import annotations
 
 from typing import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import roc_curve
 
 
 def loss_curve_plot(curves: dict[str, dict[int, list[dict[str, float]]]]) -> plt.Figure:

@@ -21,9 +21,8 @@ def load_classifier(checkpoint: str | Path) -> tuple[ReadClassifier, DNATokenize
     state, config = load_model_state(checkpoint)
     if "tokenizer" not in config or "finetune" not in config:
         raise ValueError(f"{checkpoint}: not a genomics read-classifier checkpoint (no tokenizer/finetune in config.json)")
-    lm = create_model(config["model"], **config["kwargs"])
-    ft = config["finetune"]
-    clf = ReadClassifier(lm.backbone, len(config["classes"]), ft.get("mode", "full"), ft.get("r", 8), ft.get("alpha", 16.0))
+    lm = create_model(config["model"], **{**config["kwargs"], "finetune": config["finetune"]})
+    clf = ReadClassifier.from_pretrained(lm, len(config["classes"]))
     clf.load_state_dict(state)
     return clf.eval(), DNATokenizer.from_str(config["tokenizer"]), config
 

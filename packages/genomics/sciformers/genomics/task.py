@@ -1,61 +1,132 @@
 """The ``genomics.pathogen_reads`` task: pretrain on reads, score bits/bp and OOD, fine-tune to detect pathogens.
 
-Per seed, a neural model is (1) pretrained on the training reads packed into windows (the
-causal LM: next-token; the bidirectional peer: masked LM), validated on the coordinate-held-out
-validation reads; (2) for the causal LM, scored on the test reads in bits per base and on
+Per seed, a neural model (``trainable``) is (1) pretrained on the training reads packed into
+windows (the causal LM: next-token; the bidirectional peer: masked LM), validated on the
+coordinate-held-out validation reads; (2) fine-tuned with a classification head (full or LoRA,
+the entry's ``finetune`` kwargs) for the ``stages.finetune`` budget and scored by MCC and AUROC
+on the whole test set; (3) for the causal LM, scored on the test reads in bits per base and on
 length-normalised loss against base-shuffled copies of test reads (OOD AUROC, as METAGENE-1
-separates metagenomic from random reads); (3) fine-tuned with a classification head (full or LoRA) and scored by MCC and AUROC
-on the whole test set. The k-mer and GC-content peers are fitted on the same training reads.
-
-This cannot be one :class:`~sciformers.evaluation.SupervisedTask` fit (it chains two fits and
-scores the LM itself), so the task subclasses :class:`TaskSpec` and drives the shared Trainer.
+separates metagenomic from random reads). The k-mer and GC-content peers (``estimator``) are
+fitted on the same training reads; GC content is also the i.i.d. base-composition LM.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from pydantic import Field
+from torch import Tensor
 
-from sciformers.core import Config, Trainer, TrainConfig, create_model, save_model, seed_everything
+from sciformers.core import Config, TrainConfig
 from sciformers.evaluation.context import RunContext
 from sciformers.evaluation.metrics import auroc, get_metric
-from sciformers.evaluation.records import RunRecord, config_hash
+from sciformers.evaluation.records import RunRecord
 from sciformers.evaluation.report import Table, tables_default
+from sciformers.evaluation.runner import Entry, Job, Result
 from sciformers.evaluation.tasks import TaskSpec, register_task
-from sciformers.genomics.baselines import GCContent, KmerLogisticRegression, ReadBaseline
+from sciformers.genomics.baselines import ReadBaseline
 from sciformers.genomics.classifier import ReadClassifier
 from sciformers.genomics.data import PathogenReadsData, ReadSet, load_reads
-from sciformers.genomics.model import MetageneLM, DNALanguageModel
+from sciformers.genomics.metrics import bits_per_bp, bp_per_token, ood_auroc
+from sciformers.genomics.model import DNALanguageModel, MetageneLM
 from sciformers.genomics.packing import PackedReads, SingleReads
 from sciformers.genomics.plots import embedding_plot, loss_curve_plot, roc_plot
 from sciformers.genomics.simulate import shuffle_read
-from sciformers.genomics.tokenizer import DNATokenizer, bits_per_base
+from sciformers.genomics.tokenizer import DNATokenizer
 
-DIRECTIONS = {"bits_per_bp": False, "bp_per_token": True, "mcc": True, "auroc": True, "ood_auroc": True,
-              "reads_per_s": True}
+CLASSES = ("background", "pathogen")
 
 
-class FinetuneConfig(Config):
-    """The ``eval:`` section: fine-tuning budget and evaluation sizes.
+class ReadEval(Config):
+    """The ``eval:`` section.
+
+    Args:
+        embed_reads: test reads embedded for the projection plot (first seed).
+    """
+
+    embed_reads: int = Field(default=600, ge=2)
+
+
+class FinetuneStage(Config):
+    """The fine-tuning budget (the ``train:`` section is pretraining's).
 
     Args:
         steps: fine-tuning optimizer steps.
         lr: fine-tuning learning rate (paper: 1e-4 for LoRA on 7B).
         batch_size: reads per fine-tuning step (paper: 32).
-        embed_reads: test reads embedded for the projection plot.
     """
 
     steps: int = Field(default=300, ge=1)
     lr: float = Field(default=5e-4, gt=0)
     batch_size: int = Field(default=32, ge=1)
-    embed_reads: int = Field(default=600, ge=2)
+
+
+class ReadStages(Config):
+    """The ``stages:`` section: training after pretraining."""
+
+    finetune: FinetuneStage = Field(default_factory=FinetuneStage)
+
+
+@dataclass
+class PreparedReads:
+    """The reads of every split and their BPE tokens (the tokenizer learnt on training reads)."""
+
+    data: PathogenReadsData
+    reads: dict[str, ReadSet]
+    tokenizer: DNATokenizer
+    ids: dict[str, list[list[int]]]
+    token_bases: Tensor
+    bp_per_token: float
+
+    def max_len(self, context: int) -> int:
+        """Positions per single-read sample: the longest read's tokens + ``[EOS]``, at most ``context``."""
+        return min(context, max(len(x) for split in self.ids.values() for x in split) + 1)
+
+
+@dataclass
+class LMStages:
+    """A neural entry through its stages: the pretrained LM, then the read classifier fine-tuned from it.
+
+    Args:
+        lm: the language model (pretrained in place).
+        max_len: positions per single read.
+        tokenizer: saved with the classifier, so the checkpoint serves raw reads.
+        classifier: the fine-tuned classifier (set by the task's ``fit``).
+    """
+
+    lm: DNALanguageModel
+    max_len: int
+    tokenizer: DNATokenizer
+    classifier: ReadClassifier | None = None
+
+
+@dataclass
+class ReadPredictions:
+    """What one job predicts on the test reads.
+
+    Args:
+        proba: ``(N, 2)`` class probabilities.
+        classify_s: seconds spent classifying the test reads (reads/s).
+        nll: ``(N, 2)`` per read: NLL in nats and bases scored (language models only).
+        nll_shuffled: the same for base-shuffled copies of the test reads (the OOD negatives).
+        embedding: mean-pooled pretrained embeddings of evenly spaced test reads (first seed).
+        embedded: the test indices of those reads.
+        k: the k-mer size the fit chose (``kmer_lr``).
+    """
+
+    proba: np.ndarray
+    classify_s: float
+    nll: Tensor | None = None
+    nll_shuffled: Tensor | None = None
+    embedding: np.ndarray | None = None
+    embedded: np.ndarray | None = None
+    k: int | None = None
 
 
 class PathogenReadsTask(TaskSpec):
@@ -70,146 +141,127 @@ class PathogenReadsTask(TaskSpec):
     baseline = "gc_content"
     data_card = "genomics_pathogen_reads.md"
     data_schema = PathogenReadsData
-
-    def __init__(self) -> None:
-        self.artifacts: dict[str, Any] = {}
-
-    def higher_is_better(self) -> dict[str, bool]:
-        return dict(DIRECTIONS)
+    eval_schema = ReadEval
+    stages_schema = ReadStages
 
     # -- running ----------------------------------------------------------------------------
 
-    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
-        assert isinstance(ctx.data, PathogenReadsData)
-        ft = FinetuneConfig.parse(ctx.pipeline.eval, where="eval")
-        reads = load_reads(ctx.data)
+    def prepare(self, ctx: RunContext) -> PreparedReads:
+        """Reads of every split, the BPE learnt on evenly spaced training reads (saved as the run's
+        ``tokenizer.json``) and every read's tokens."""
+        data = ctx.data
+        assert isinstance(data, PathogenReadsData)
+        reads = load_reads(data)
         train_seqs = reads["train"].sequences  # an evenly spaced subsample covers every genome
-        tok = DNATokenizer.train(train_seqs[:: max(1, len(train_seqs) // ctx.data.tokenizer_reads)][: ctx.data.tokenizer_reads],
-                                 ctx.data.vocab_size)
+        tok = DNATokenizer.train(train_seqs[:: max(1, len(train_seqs) // data.tokenizer_reads)][: data.tokenizer_reads],
+                                 data.vocab_size)
         tok.save(ctx.out_dir / "tokenizer.json")
         ids = {s: tok.encode_batch(r.sequences) for s, r in reads.items()}
-        bp_tok = sum(len(s) for s in reads["test"].sequences) / max(sum(len(x) for x in ids["test"]), 1)
-        artifacts_file = self.predictions_path(ctx.out_dir, "artifacts.json")  # a resumed run keeps them
-        self.artifacts = load_artifacts(artifacts_file) if artifacts_file.is_file() else {
-            "curves": {}, "roc": {}, "embedding": None, "kmer_k": {}}
-        entries = [(self.baseline, self.baseline, {})]
-        entries += [(name, e.model, {**ctx.model_defaults, **e.kwargs}) for name, e in ctx.models.items()]
-        for name, model_name, kwargs in entries:
-            for seed in ctx.seeds:
-                if ctx.is_done(self.name, name, seed):
-                    continue
-                seed_everything(seed)
-                ctx.say(f"{self.name}: {name} (seed {seed})")
-                finetune = dict(kwargs.get("finetune", {}))
-                # the data section owns vocabulary and window; baselines ignore both
-                model_kwargs = {"vocab_size": ctx.data.vocab_size, "context": ctx.data.context,
-                                **{k: v for k, v in kwargs.items() if k != "finetune"}}
-                model = create_model(model_name, **model_kwargs)
-                if isinstance(model, ReadBaseline):
-                    metrics, timing, n_params = self._run_baseline(model, reads, name, seed)
-                elif isinstance(model, DNALanguageModel):
-                    metrics, timing, n_params = self._run_lm(ctx, model, model_name, model_kwargs, finetune, tok, ids,
-                                                             reads, ft, name, seed)
-                    metrics["bp_per_token"] = bp_tok
-                else:
-                    raise TypeError(f"{name}: model {model_name!r} is neither a DNA LM nor a read baseline")
-                record = ctx.record(task=self, model=name, seed=seed, n_params=n_params, metrics=metrics, **timing)
-                self.write_predictions(ctx.out_dir, artifacts_file.name, artifacts_json(self.artifacts))
-                yield record
+        bp_tok = bp_per_token(torch.tensor([len(s) for s in reads["test"].sequences]),
+                              torch.tensor([len(x) for x in ids["test"]]))
+        return PreparedReads(data, reads, tok, ids, torch.tensor(tok.token_lengths()), bp_tok)
 
-    def _run_baseline(self, model: ReadBaseline, reads: dict[str, ReadSet], name: str,
-                      seed: int) -> tuple[dict[str, float], dict[str, Any], int]:
-        tr, va, te = reads["train"], reads["val"], reads["test"]
+    def model_kwargs(self, prepared: PreparedReads, entry: Entry) -> dict[str, Any]:
+        """The data section owns the LMs' vocabulary and window; estimators take neither."""
+        if entry.kind == "estimator":
+            return {}
+        return {"vocab_size": prepared.data.vocab_size, "context": prepared.data.context}
+
+    def build(self, job: Job, prepared: PreparedReads) -> ReadBaseline | LMStages:
+        model = job.build()
+        if job.entry.kind == "estimator":
+            return model
+        if not isinstance(model, DNALanguageModel):
+            raise TypeError(f"{job.name}: model {job.entry.model!r} is not a DNA language model")
+        if model.config.vocab_size != prepared.tokenizer.vocab_size:
+            raise ValueError(f"{job.name}: model vocab_size {model.config.vocab_size} != the tokenizer's "
+                             f"{prepared.tokenizer.vocab_size} (too few training reads for data.vocab_size?)")
+        return LMStages(model, prepared.max_len(model.config.context), prepared.tokenizer)
+
+    def fit_inputs(self, prepared: PreparedReads) -> tuple[Any, ...]:
+        tr, va = prepared.reads["train"], prepared.reads["val"]
+        return tr.sequences, tr.labels, va.sequences, va.labels
+
+    def fit(self, job: Job, model: Any, prepared: PreparedReads) -> None:
+        """Estimators on the reads; an LM pretrained on packed windows, then a classifier copy fine-tuned."""
+        if job.entry.kind == "estimator":
+            super().fit(job, model, prepared)
+            return
+        assert isinstance(model, LMStages)
+        ids, tb, context = prepared.ids, prepared.token_bases, model.lm.config.context
+        job.fit(model.lm, PackedReads(ids["train"], context, tb), PackedReads(ids["val"], context, tb),
+                stage="pretrain")
+        model.classifier = ReadClassifier.from_pretrained(model.lm, len(CLASSES))
+        tr, va = prepared.reads["train"], prepared.reads["val"]
+        job.fit(model.classifier, SingleReads(ids["train"], model.max_len, tb, tr.labels),
+                SingleReads(ids["val"], model.max_len, tb, va.labels), stage="finetune", config=_finetune_config(job))
+
+    def predict(self, job: Job, model: Any, prepared: PreparedReads) -> ReadPredictions:
+        """Class probabilities of every test read; LM scores of the reads and their shuffled copies."""
+        test = prepared.reads["test"]
+        rng = np.random.default_rng(job.seed)  # draws the shuffled copies
+        if job.entry.kind == "estimator":
+            t0 = time.perf_counter()
+            proba = model.predict_proba(test.sequences)
+            classify_s = time.perf_counter() - t0
+            if not hasattr(model, "read_nll"):  # a classifier only
+                return ReadPredictions(proba, classify_s, k=getattr(model, "k", None))
+            shuffled = [shuffle_read(s, rng) for s in test.sequences]
+            return ReadPredictions(proba, classify_s, _read_nll(model, test.sequences), _read_nll(model, shuffled))
+        assert isinstance(model, LMStages) and model.classifier is not None
+        ids, tb, n = prepared.ids["test"], prepared.token_bases, model.max_len
         t0 = time.perf_counter()
-        model.fit(tr.sequences, tr.labels, va.sequences, va.labels)
-        t1 = time.perf_counter()
-        proba = model.predict_proba(te.sequences)
-        eval_s = time.perf_counter() - t1
-        metrics = self._classification_metrics(proba, te, name, seed, eval_s)
-        if isinstance(model, KmerLogisticRegression):
-            self.artifacts["kmer_k"][seed] = model.k
-        if isinstance(model, GCContent):  # the base-composition LM: bits/bp floor and OOD at chance
-            nll = model.read_nll(te.sequences)
-            metrics["bits_per_bp"] = bits_per_base(float(nll.sum()), sum(len(s) for s in te.sequences))
-            rng = np.random.default_rng(seed)
-            shuffled = [shuffle_read(s, rng) for s in te.sequences]
-            lengths = np.array([len(s) for s in te.sequences + shuffled])
-            score = np.concatenate([model.read_nll(te.sequences), model.read_nll(shuffled)]) / lengths
-            metrics["ood_auroc"] = auroc(torch.as_tensor(score), torch.as_tensor(np.r_[np.zeros(len(te)), np.ones(len(shuffled))]))
-        timing = dict(fit_s=t1 - t0, eval_s=eval_s, infer_ms_per_sample=1000 * eval_s / len(te))
-        return metrics, timing, model.n_params
+        logits = job.predict(model.classifier, SingleReads(ids, n, tb, test.labels), config=_finetune_config(job))
+        out = ReadPredictions(torch.softmax(logits.double(), -1).numpy(), time.perf_counter() - t0)
+        if isinstance(model.lm, MetageneLM):  # per read [NLL, bases, tokens]
+            shuffled = prepared.tokenizer.encode_batch([shuffle_read(s, rng) for s in test.sequences])
+            out.nll = job.predict(model.lm, SingleReads(ids, n, tb))[:, :2]
+            out.nll_shuffled = job.predict(model.lm, SingleReads(shuffled, n, tb))[:, :2]
+        if job.is_first_seed:  # test reads are stored genome by genome: evenly spaced ones show every genome
+            assert isinstance(job.ctx.eval, ReadEval)
+            out.embedded = np.linspace(0, len(ids) - 1, min(job.ctx.eval.embed_reads, len(ids))).astype(int)
+            out.embedding = _embed(model.lm, SingleReads([ids[i] for i in out.embedded], n, tb), job.device)
+        return out
 
-    def _classification_metrics(self, proba: np.ndarray, test: ReadSet, name: str, seed: int,
-                                 eval_s: float) -> dict[str, float]:
-        labels = np.asarray(test.labels)
-        self.artifacts["roc"].setdefault(name, {})[seed] = (proba[:, 1].tolist(), labels.tolist())
-        return {
-            "mcc": get_metric("mcc")(torch.as_tensor(proba), torch.as_tensor(labels)),
-            "auroc": auroc(torch.as_tensor(proba[:, 1]), torch.as_tensor(labels)),
-            "reads_per_s": len(labels) / max(eval_s, 1e-9),
-        }
+    def save(self, job: Job, model: Any) -> None:
+        """The fine-tuned classifier with its tokenizer, so ``sciformers predict genomics`` reads raw reads."""
+        if isinstance(model, LMStages):
+            assert model.classifier is not None
+            job.save(model.classifier, {"finetune": model.lm.finetune.model_dump(), "max_len": model.max_len,
+                                        "classes": list(CLASSES), "tokenizer": model.tokenizer.to_str()})
 
-    def _run_lm(self, ctx: RunContext, model: DNALanguageModel, model_name: str, model_kwargs: dict[str, Any],
-                finetune: dict[str, Any], tok: DNATokenizer, ids: dict[str, list[list[int]]],
-                reads: dict[str, ReadSet], ft: FinetuneConfig, name: str,
-                seed: int) -> tuple[dict[str, float], dict[str, Any], int]:
-        if model.config.vocab_size != tok.vocab_size:
-            raise ValueError(f"{name}: model vocab_size {model.config.vocab_size} != tokenizer's {tok.vocab_size}; "
-                             "leave vocab_size to data.vocab_size")
-        context = model.config.context
-        token_bases = torch.tensor(tok.token_lengths())
-        # Pretraining is shared by entries that differ only in fine-tuning: its run folder is keyed
-        # by the model and its kwargs, so a second entry resumes the finished run at once.
-        key = config_hash({"model": model_name, "kwargs": model_kwargs})[:10]
-        pre_dir = ctx.out_dir / "checkpoints" / f"pretrain-{model_name}-{key}" / f"seed{seed}"
-        trainer = Trainer(ctx.train, run_dir=pre_dir, device=ctx.device, seed=seed, quiet=ctx.quiet)
-        fit = trainer.fit(model, PackedReads(ids["train"], context, token_bases),
-                          PackedReads(ids["val"], context, token_bases))
-        self.artifacts["curves"].setdefault(model_name, {})[seed] = fit.history  # one curve per pretraining
-        n_params = sum(p.numel() for p in model.parameters())
-        max_len = min(context, max(len(x) for s in ids.values() for x in s) + 1)
-        metrics: dict[str, float] = {}
-        if isinstance(model, MetageneLM):
-            metrics.update(self._lm_scores(trainer, model, tok, ids["test"], reads["test"], max_len, seed))
-        if self.artifacts["embedding"] is None and seed == ctx.seeds[0]:
-            # test reads are stored genome by genome: take evenly spaced ones so every genome shows
-            pick = np.linspace(0, len(ids["test"]) - 1, min(ft.embed_reads, len(ids["test"]))).astype(int)
-            emb = _embed(model, SingleReads([ids["test"][i] for i in pick], max_len, token_bases), trainer.device)
-            self.artifacts["embedding"] = (name, emb, [reads["test"].genomes[i] for i in pick])
-        # Fine-tune a copy of the pretrained backbone with a classification head.
-        clf = ReadClassifier(copy.deepcopy(model.backbone), 2, finetune.get("mode", "full"),
-                             finetune.get("r", 8), finetune.get("alpha", 16.0))
-        ft_cfg = TrainConfig.parse({**ctx.train.model_dump(), "steps": ft.steps, "lr": ft.lr,
-                                    "batch_size": ft.batch_size, "epochs": None, "warmup": 0.05})
-        ft_dir = ctx.out_dir / "checkpoints" / name / f"seed{seed}"
-        ft_trainer = Trainer(ft_cfg, run_dir=ft_dir / "finetune", device=ctx.device, seed=seed, quiet=ctx.quiet)
-        tr, va, te = reads["train"], reads["val"], reads["test"]
-        fit2 = ft_trainer.fit(clf, SingleReads(ids["train"], max_len, token_bases, tr.labels),
-                              SingleReads(ids["val"], max_len, token_bases, va.labels))
-        t0 = time.perf_counter()
-        logits = ft_trainer.predict(clf, SingleReads(ids["test"], max_len, token_bases, te.labels))
-        eval_s = time.perf_counter() - t0
-        proba = torch.softmax(logits.double(), -1).numpy()
-        metrics.update(self._classification_metrics(proba, te, name, seed, eval_s))
-        save_model(ft_dir / "final", clf, {
-            "model": model_name, "kwargs": model_kwargs, "finetune": finetune, "max_len": max_len,
-            "classes": ["background", "pathogen"], "tokenizer": tok.to_str()})
-        timing = dict(fit_s=fit.fit_s + fit2.fit_s, eval_s=eval_s, train_samples_per_s=fit.train_samples_per_s,
-                      infer_ms_per_sample=1000 * eval_s / len(te))
-        return metrics, timing, n_params
+    def count_params(self, model: Any) -> int:
+        """The pretrained LM's parameters (the classifier adds a head, or adapters)."""
+        return super().count_params(model.lm if isinstance(model, LMStages) else model)
 
-    def _lm_scores(self, trainer: Trainer, model: MetageneLM, tok: DNATokenizer, test_ids: list[list[int]],
-                   test: ReadSet, max_len: int, seed: int) -> dict[str, float]:
-        """Held-out bits per base over every test read, and OOD AUROC against a shuffled copy of each."""
-        token_bases = torch.tensor(tok.token_lengths())
-        out = trainer.predict(model, SingleReads(test_ids, max_len, token_bases))
-        scores = {"bits_per_bp": bits_per_base(float(out[:, 0].double().sum()), int(out[:, 1].sum()))}
-        rng = np.random.default_rng(seed)
-        shuffled = tok.encode_batch([shuffle_read(s, rng) for s in test.sequences])
-        ood = trainer.predict(model, SingleReads(shuffled, max_len, token_bases))
-        per_bp = torch.cat([out[:, 0] / out[:, 1], ood[:, 0] / ood[:, 1]]).numpy()  # length-normalised loss
-        scores["ood_auroc"] = auroc(torch.as_tensor(per_bp), torch.as_tensor(np.r_[np.zeros(len(out)), np.ones(len(ood))]))
-        return scores
+    def score(self, job: Job, prepared: PreparedReads, predictions: ReadPredictions) -> Result:
+        p, labels = predictions, torch.as_tensor(prepared.reads["test"].labels)
+        metrics = {"mcc": get_metric("mcc")(torch.as_tensor(p.proba), labels),
+                   "auroc": auroc(torch.as_tensor(p.proba[:, 1]), labels),
+                   "reads_per_s": len(labels) / max(p.classify_s, 1e-9)}
+        if p.nll is not None and p.nll_shuffled is not None:
+            metrics["bits_per_bp"] = bits_per_bp(p.nll[:, 0], p.nll[:, 1])
+            loss = torch.cat([p.nll[:, 0] / p.nll[:, 1], p.nll_shuffled[:, 0] / p.nll_shuffled[:, 1]])
+            shuffled = torch.as_tensor(np.r_[np.zeros(len(p.nll)), np.ones(len(p.nll_shuffled))])
+            metrics["ood_auroc"] = ood_auroc(loss, shuffled)
+        if job.entry.kind == "trainable":
+            metrics["bp_per_token"] = prepared.bp_per_token
+        return Result(metrics, n_test=len(labels))
+
+    def artifacts(self, job: Job, prepared: PreparedReads, predictions: ReadPredictions) -> dict[str, dict[str, Any]]:
+        """``<model>_seed<s>.json``: ROC scores, the pretraining curve, the chosen k;
+        ``<model>_seed<s>_embedding.npz`` (first seed): read embeddings and their genomes."""
+        p = predictions
+        out: dict[str, Any] = {"scores": p.proba[:, 1].tolist(), "labels": list(prepared.reads["test"].labels)}
+        if "pretrain" in job.fits:
+            out["pretrain"] = {"model": job.entry.model, "history": job.fits["pretrain"].history}
+        if p.k is not None:
+            out["k"] = p.k
+        files = {f"{job.name}_seed{job.seed}.json": out}
+        if p.embedding is not None and p.embedded is not None:
+            genomes = np.array([prepared.reads["test"].genomes[i] for i in p.embedded])
+            files[f"{job.name}_seed{job.seed}_embedding.npz"] = {"embedding": p.embedding, "genomes": genomes}
+        return files
 
     # -- report -----------------------------------------------------------------------------
 
@@ -217,44 +269,62 @@ class PathogenReadsTask(TaskSpec):
         tables = tables_default(records, self.baseline)
         tables[0].notes.append("gc_content's bits_per_bp is the i.i.d. base-composition model; 2.0 is uniform. "
                                "OOD negatives are base-shuffled test reads.")
-        if self.artifacts.get("kmer_k"):
-            tables[0].notes.append("kmer_lr's k chosen on validation MCC, per seed: "
-                                   + ", ".join(f"seed {s}: k={k}" for s, k in sorted(self.artifacts["kmer_k"].items())))
+        if any(_registry_name(r) == "kmer_lr" for r in records):
+            tables[0].notes.append("kmer_lr's k is chosen per seed on validation MCC (the ROC legend gives it).")
         return tables
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         """Pretraining curves, ROC curves and the read-embedding PCA, from the run folders' artifacts."""
-        path = self.saved_predictions(run_dirs, "artifacts.json")
-        artifacts = load_artifacts(path) if path is not None else {}
+        saved: dict[str, dict[int, dict[str, Any]]] = {}
+        for r in records:
+            path = self.saved_predictions(run_dirs, f"{r.model}_seed{r.seed}.json")
+            if path is not None:
+                saved.setdefault(r.model, {})[r.seed] = json.loads(path.read_text())
+        curves: dict[str, dict[int, list[dict[str, float]]]] = {}
+        for by_seed in saved.values():  # per registry model: entries differing only in fine-tuning pretrain alike
+            for seed, a in by_seed.items():
+                if "pretrain" in a:
+                    curves.setdefault(a["pretrain"]["model"], {}).setdefault(seed, a["pretrain"]["history"])
+        roc = {_roc_label(name, by_seed): {s: (a["scores"], a["labels"]) for s, a in by_seed.items()}
+               for name, by_seed in saved.items()}
         figs: dict[str, Any] = {}
-        if artifacts.get("curves"):
-            figs["loss_curves"] = loss_curve_plot(artifacts["curves"])
-        if artifacts.get("roc"):
-            figs["roc"] = roc_plot(artifacts["roc"])
-        if artifacts.get("embedding") is not None:
-            figs["embedding"] = embedding_plot(*artifacts["embedding"])
+        if curves:
+            figs["loss_curves"] = loss_curve_plot(curves)
+        if roc:
+            figs["roc"] = roc_plot(roc)
+        for r in records:  # the first model embedded (its first seed)
+            path = self.saved_predictions(run_dirs, f"{r.model}_seed{r.seed}_embedding.npz")
+            if path is not None:
+                with np.load(path) as z:
+                    figs["embedding"] = embedding_plot(r.model, z["embedding"], z["genomes"].tolist())
+                break
         return figs
 
 
-def artifacts_json(artifacts: dict[str, Any]) -> dict[str, Any]:
-    """The report's data (curves, ROC scores, embedding, k-mer sizes) in JSON-ready form."""
-    embedding = artifacts["embedding"]
-    return {**artifacts, "embedding": None if embedding is None else
-            [embedding[0], np.asarray(embedding[1]).tolist(), list(embedding[2])]}
+def _finetune_config(job: Job) -> TrainConfig:
+    """The ``train:`` section with the ``stages.finetune`` budget (a fixed step count, 5 % warmup)."""
+    stages = job.ctx.stages
+    assert isinstance(stages, ReadStages)
+    ft = stages.finetune
+    return job.train_config(steps=ft.steps, lr=ft.lr, batch_size=ft.batch_size, epochs=None, warmup=0.05)
 
 
-def load_artifacts(path: Path) -> dict[str, Any]:
-    """What was saved from :func:`artifacts_json`, with integer seeds and the embedding as an array again."""
-    raw = json.loads(path.read_text())
-    embedding = raw["embedding"]
-    return {"curves": {m: _int_keys(v) for m, v in raw["curves"].items()},
-            "roc": {m: {seed: tuple(v) for seed, v in _int_keys(r).items()} for m, r in raw["roc"].items()},
-            "embedding": None if embedding is None else (embedding[0], np.asarray(embedding[1]), embedding[2]),
-            "kmer_k": _int_keys(raw["kmer_k"])}
+def _read_nll(model: Any, reads: Sequence[str]) -> Tensor:
+    """``(N, 2)`` per read: NLL in nats under ``model.read_nll`` and the read's length."""
+    return torch.stack([torch.as_tensor(model.read_nll(reads)),
+                        torch.tensor([len(s) for s in reads], dtype=torch.float64)], -1)
 
 
-def _int_keys(by_seed: dict[str, Any]) -> dict[int, Any]:
-    return {int(seed): value for seed, value in by_seed.items()}  # JSON object keys are strings
+def _registry_name(record: RunRecord) -> str | None:
+    """The registry model behind a record's entry (the baseline is its own)."""
+    entry = (record.config.get("models") or {}).get(record.model)
+    return entry.get("model") if entry else record.model
+
+
+def _roc_label(name: str, by_seed: dict[int, dict[str, Any]]) -> str:
+    """The entry's name, with the k-mer size chosen for each seed where the fit chose one."""
+    ks = [str(by_seed[s]["k"]) for s in sorted(by_seed) if "k" in by_seed[s]]
+    return f"{name} (k = {', '.join(ks)})" if ks else name
 
 
 @torch.no_grad()
