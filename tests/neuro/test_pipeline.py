@@ -6,11 +6,12 @@ import pytest
 
 from sciformers.evaluation.cli import main
 from sciformers.evaluation.pipeline import run_pipeline
+from sciformers.evaluation.tasks import get_task
 
 
 def test_smoke_pipeline_end_to_end(tmp_path, brian2):
     overrides = ["data.n_neurons=10", "data.duration_s=8.0", "data.psth_duration_s=0.25", "train.steps=6",
-                 "train.eval_every=3", "eval.finetune_steps=2", "eval.readout_windows=50"]
+                 "train.eval_every=3", "stages.behavior.steps=2", "eval.readout_windows=50"]
     result = run_pipeline("neuro/simulated_circuit", preset="smoke", overrides=overrides, out=tmp_path / "run", quiet=True)
     records = [json.loads(line) for line in (tmp_path / "run" / "records.jsonl").read_text().splitlines()]
     by_model = {r["model"]: r for r in records}
@@ -31,7 +32,14 @@ def test_smoke_pipeline_end_to_end(tmp_path, brian2):
     main(["report", str(tmp_path / "run"), "--out", str(tmp_path / "later")])  # redrawn from predictions/
     for stem in ("raster", "connectivity", "behavior"):
         assert (tmp_path / "later" / "plots" / f"neuro_simulated_circuit_{stem}.png").is_file()
-    assert (tmp_path / "run" / "checkpoints" / "neuroformer" / "seed0" / "final" / "model.safetensors").is_file()
+    seed_dir = tmp_path / "run" / "checkpoints" / "neuroformer" / "seed0"
+    assert (seed_dir / "final" / "model.safetensors").is_file()
+    assert (seed_dir / "pretrain").is_dir() and (seed_dir / "behavior_10pct_scratch").is_dir()  # one folder per stage
+    saved = sorted(p.name for p in (tmp_path / "run" / "predictions" / "neuro.simulated_circuit").iterdir())
+    assert saved == ["ccg_seed0.npz", "glm_seed0.npz", "neuroformer_seed0.npz", "ridge_seed0.npz"]  # per job
+    assert vars(get_task("neuro.simulated_circuit")) == {}  # the task keeps no state
+    run_pipeline("neuro/simulated_circuit", preset="smoke", overrides=overrides, out=tmp_path / "run", quiet=True)
+    assert len((tmp_path / "run" / "records.jsonl").read_text().splitlines()) == len(records)  # resumed: nothing rerun
 
 
 def test_bad_data_key_is_named():

@@ -6,8 +6,17 @@ from sciformers.neuro.spikes import Behavior, SpikeData, SpikeDataError, Stimulu
 from sciformers.neuro.tokenizer import Tokenizer, TruncationReport
 from sciformers.neuro.circuit import Circuit, CircuitConfig, simulate_circuit
 from sciformers.neuro.connectivity import attention_connectivity
-from sciformers.neuro.data import CircuitData, Recording, load_recording
-from sciformers.neuro.generation import generate, sample_windows
-from sciformers.neuro.peers import HomogeneousPoisson, PoissonGLM, ccg_connectivity, ridge_decoder
-from sciformers.neuro.task import SIMULATED_CIRCUIT, SimulatedCircuitTask
+from sciformers.neuro.generation import generate, sample_id_sets, sample_windows
+from sciformers.neuro.peers import (
+    CCGConnectivity,
+    HomogeneousPoisson,
+    PoissonGLM,
+    RidgeDecoder,
+    ccg_connectivity,
+    poisson_loglik,
+)
 from sciformers.neuro.windows import WindowDataset, window_batch
+
+#: The harness side (the task, its metrics and the ``neuro.circuit`` dataset), imported on demand by
+#: ``sciformers.evaluation``: importing this package loads no harness and no matplotlib.
+TASK_MODULES = ("sciformers.neuro.metrics", "sciformers.neuro.data", "sciformers.neuro.task")

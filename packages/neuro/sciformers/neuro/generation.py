@@ -88,6 +88,31 @@ def sample_windows(
     return ids, dts
 
 
+@torch.no_grad()
+def sample_id_sets(
+    model: Neuroformer, windows: dict[str, Tensor], temperature: float = 1.0, top_p: float = 1.0, seed: int = 0,
+    batch_windows: int = 256,
+) -> list[set[int]]:
+    """Open loop: the neuron IDs of one sampled current state per window of ``windows`` (their recorded past).
+
+    Args:
+        model: a trained Neuroformer.
+        windows: model inputs with the windows on axis 0 (e.g. ``WindowDataset.tensors``).
+        temperature, top_p: sampling of both heads.
+        seed: seeds the sampler.
+        batch_windows: windows sampled at once.
+    """
+    device = model.cur_pos.device
+    g = torch.Generator(device=device).manual_seed(seed)
+    n = len(next(iter(windows.values())))
+    sets: list[set[int]] = []
+    for c in range(0, n, batch_windows):
+        batch = {k: v[c:c + batch_windows].to(device) for k, v in windows.items()}
+        ids, _ = sample_windows(model, batch, temperature, top_p, g)
+        sets += [set(row[row < model.tok.n_neurons].tolist()) for row in ids.cpu().numpy()]
+    return sets
+
+
 def _decode(model: Neuroformer, ids: Tensor, dts: Tensor, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     times, neurons = [], []
     for w, t0 in enumerate(starts):

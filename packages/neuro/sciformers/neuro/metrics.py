@@ -11,22 +11,22 @@
 - **Connectivity**: AUROC of ``|score_ij|`` against ``W_ij != 0`` (off-diagonal); direction
   accuracy ``|s_ij| > |s_ji|`` over one-way edges; fraction of true hubs among the ``k``
   neurons with the largest outgoing ``sum_j |s_ij|`` (``k`` = number of hubs).
+
+Harness side (imported by the task, listed in ``TASK_MODULES``): every key is declared here
+with its direction in the shared metric registry.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
-from scipy.special import gammaln
 
-from sciformers.evaluation.metrics import auroc
+from sciformers.evaluation.metrics import auroc, register_metric_family
+from sciformers.neuro.peers import poisson_loglik
 from sciformers.neuro.spikes import SpikeData
 
-
-def poisson_loglik(counts: np.ndarray, rate: np.ndarray) -> float:
-    """``sum log Poisson(counts; rate)`` in nats; ``rate`` is the expected count per bin, broadcastable."""
-    rate = np.maximum(np.broadcast_to(rate, counts.shape), 1e-12)
-    return float(np.sum(counts * np.log(rate) - rate - gammaln(counts + 1)))
+__all__ = ["METRICS", "bits_per_spike", "conn_auroc", "direction_acc", "hubs_found", "poisson_loglik", "psth",
+           "psth_r", "set_f1", "window_sets"]
 
 
 def bits_per_spike(loglik: float, loglik_null: float, n_spikes: int) -> float:
@@ -94,7 +94,7 @@ def hubs_found(score: np.ndarray, hubs: np.ndarray) -> float:
     return float(len(set(top.tolist()) & set(np.asarray(hubs).tolist())) / len(hubs))
 
 
-# Every metric the neuro task reports, with its direction and meaning (higher is better for all).
+# Every metric the neuro task reports and its meaning (higher is better for all).
 METRICS: dict[str, str] = {
     "bits_per_spike": "held-out log-likelihood gain over homogeneous Poisson, bits per spike",
     "f1_ids": "per-window set-F1 of generated (open loop) vs true neuron IDs",
@@ -111,3 +111,6 @@ METRICS: dict[str, str] = {
     "behavior_r_10pct_scratch": "behavior_r_10pct of the same architecture trained from scratch",
     "behavior_r_100pct_scratch": "behavior_r_100pct of the same architecture trained from scratch",
 }
+
+for _name, _description in METRICS.items():
+    register_metric_family(_name, higher_is_better=True, description=_description)

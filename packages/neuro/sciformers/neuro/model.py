@@ -87,7 +87,27 @@ class CrossBlock(nn.Module):
         return attention_probs(self.attn, self.norm_q(x), self.norm_kv(context), mask, causal=False)
 
 
-@register_model("neuro.neuroformer")
+def example_batch(model: Neuroformer) -> dict[str, Tensor]:
+    """Four windows of seeded random spikes (with behaviour and frames when the model takes them)."""
+    rng = np.random.default_rng(0)
+    tok, n = model.tok, model.tok.n_neurons
+    t = np.linspace(0.0, 1.0, 101)
+    behavior = None
+    if model.behavior_in is not None:
+        n_behavior = model.behavior_mean.numel()
+        behavior = (t, np.sin(6 * t[:, None] + np.arange(n_behavior)))
+    frames = (rng.random((20, *model.frame_shape[1:])), 20.0) if model.frame_shape else None
+    data = SpikeData.from_times(rng.uniform(0, 1, 40), rng.integers(0, n, 40), n_neurons=n, t_stop=1.0,
+                                behavior=behavior, frames=frames)
+    return model.window_batch(data, tok.window_starts(0.0, 1.0)[:4])
+
+
+_TEST_KWARGS = {"n_neurons": 4, "resolution": 0.01, "window": 0.05, "past_window": 0.05, "max_current": 16,
+                "max_past": 16, "dim": 16, "heads": 2, "mlp_ratio": 2, "dropout": 0.0, "current_layers": 1,
+                "cross_layers": (1, 0, 0), "self_layers": 1, "proj_dim": 8}
+
+
+@register_model("neuro.neuroformer", test_kwargs=_TEST_KWARGS, example=example_batch)
 class Neuroformer(TrainModule):
     """Neuroformer with optional stimulus and behaviour modalities.
 

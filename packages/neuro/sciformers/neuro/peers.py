@@ -9,19 +9,31 @@ cross-correlogram connectivity, and a ridge decoder for behaviour.
 - **CCG** (Perkel et al. 1967; English et al. 2017): the excess of ``j`` spikes within
   ``max_lag`` after ``i`` spikes over the count expected from independent firing, as a z-score.
 - **Ridge** decoder: behaviour from the per-neuron counts of the past and current windows.
+
+Each is a registry estimator (``fit`` of its own): ``poisson``, ``glm``, ``ccg``, ``ridge``.
 """
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
+from scipy.special import gammaln
 from sklearn.linear_model import PoissonRegressor, RidgeCV
 
-from sciformers.neuro.metrics import poisson_loglik
+from sciformers.core import register_model
 from sciformers.neuro.spikes import SpikeData
 
 LAG_GROUPS: tuple[tuple[int, int], ...] = ((1, 1), (2, 2), (3, 4), (5, 8))  # history bins [a, b] of each filter
 
 
+def poisson_loglik(counts: np.ndarray, rate: np.ndarray) -> float:
+    """``sum log Poisson(counts; rate)`` in nats; ``rate`` is the expected count per bin, broadcastable."""
+    rate = np.maximum(np.broadcast_to(rate, counts.shape), 1e-12)
+    return float(np.sum(counts * np.log(rate) - rate - gammaln(counts + 1)))
+
+
+@register_model("poisson", kind="estimator")
 class HomogeneousPoisson:
     """One constant rate per neuron, fitted on training counts: the null of bits/spike."""
 
@@ -29,6 +41,11 @@ class HomogeneousPoisson:
         """Rates per bin ``(N,)`` from training counts ``(T, N)``."""
         self.rate = np.maximum(counts.mean(0), 1e-6)
         return self
+
+    @property
+    def n_params(self) -> int:
+        """One rate per neuron."""
+        return int(self.rate.size)
 
     def loglik(self, counts: np.ndarray) -> float:
         """Log-likelihood (nats) of ``counts (T, N)``."""
@@ -52,6 +69,7 @@ def history_features(counts: np.ndarray) -> np.ndarray:
     return np.stack(feats, axis=2).reshape(T, N * len(LAG_GROUPS))
 
 
+@register_model("glm", kind="estimator", test_kwargs={"alpha": 1e-2, "max_iter": 20})
 class PoissonGLM:
     """Per-neuron Poisson GLM with coupling filters and behaviour covariates.
 
@@ -97,6 +115,11 @@ class PoissonGLM:
             out[:, j] = beta.reshape(self.n, k).sum(1)
         return out
 
+    @property
+    def n_params(self) -> int:
+        """Coefficients and intercept of every neuron's regression."""
+        return sum(m.coef_.size + 1 for m in self.models)
+
 
 def ccg_connectivity(data: SpikeData, bin_s: float = 0.001, max_lag_s: float = 0.01) -> np.ndarray:
     """``(N, N)`` z-scored excess of ``j`` spikes in ``(0, max_lag]`` after ``i`` spikes.
@@ -115,6 +138,28 @@ def ccg_connectivity(data: SpikeData, bin_s: float = 0.001, max_lag_s: float = 0
     return z
 
 
+@register_model("ccg", kind="estimator", test_kwargs={"max_lag_s": 0.002})
+class CCGConnectivity:
+    """:func:`ccg_connectivity` as an estimator: ``fit`` on a recording, ``connectivity`` its z-scores.
+
+    Args:
+        max_lag_s: the lag range ``(0, max_lag]``.
+        bin_s: the bin width of the counts.
+    """
+
+    def __init__(self, max_lag_s: float = 0.01, bin_s: float = 0.001) -> None:
+        self.max_lag_s, self.bin_s = max_lag_s, bin_s
+
+    def fit(self, data: SpikeData) -> CCGConnectivity:
+        """The z-scored cross-correlogram excess of every pair of ``data``."""
+        self.score = ccg_connectivity(data, self.bin_s, self.max_lag_s)
+        return self
+
+    def connectivity(self) -> np.ndarray:
+        """``(N, N)`` score ``i -> j``."""
+        return self.score
+
+
 def window_count_features(data: SpikeData, starts: np.ndarray, window: float, past_window: float) -> np.ndarray:
     """Per-neuron counts in the past window (in ``window``-long bins) and the current window, ``(W, F)``."""
     n_bins = int(round(past_window / window)) + 1
@@ -128,6 +173,27 @@ def window_count_features(data: SpikeData, starts: np.ndarray, window: float, pa
     return feats.reshape(len(starts), -1)
 
 
-def ridge_decoder(x_train: np.ndarray, y_train: np.ndarray) -> RidgeCV:
-    """Ridge regression with the penalty chosen by efficient leave-one-out on the training windows."""
-    return RidgeCV(alphas=np.logspace(-2, 4, 13)).fit(x_train, y_train)
+@register_model("ridge", kind="estimator", test_kwargs={"alphas": (0.1, 1.0)})
+class RidgeDecoder:
+    """Ridge regression with the penalty chosen by efficient leave-one-out on the training windows.
+
+    Args:
+        alphas: the penalties tried (default ``10^-2 .. 10^4``, 13 values).
+    """
+
+    def __init__(self, alphas: Sequence[float] | None = None) -> None:
+        self.alphas = np.logspace(-2, 4, 13) if alphas is None else np.asarray(alphas, dtype=float)
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> RidgeDecoder:
+        """Fit on features ``x (W, F)`` and targets ``y (W, D)``."""
+        self.model = RidgeCV(alphas=self.alphas).fit(x, y)
+        return self
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Decoded targets ``(W, D)``."""
+        return np.reshape(self.model.predict(x), (len(x), -1))
+
+    @property
+    def n_params(self) -> int:
+        """Coefficients and intercepts."""
+        return int(np.size(self.model.coef_) + np.size(self.model.intercept_))

@@ -1,18 +1,19 @@
-"""Report figures: real vs generated raster, inferred vs true connectivity, decoded vs true behaviour."""
+"""Report figures: real vs generated raster, inferred vs true connectivity, decoded vs true behaviour.
+
+Each is drawn from the per-job artifacts the task saves (``<model>_seed<s>.npz``, keys below), so
+a report of an old run redraws them. Imported only by the task (the harness sets the backend).
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+import matplotlib.pyplot as plt
+import numpy as np
 
-import matplotlib
+from sciformers.evaluation.records import RunRecord
+from sciformers.evaluation.report import metric_bar_plot
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from sciformers.evaluation.records import RunRecord  # noqa: E402
-from sciformers.evaluation.report import metric_bar_plot  # noqa: E402
+RASTER = ("raster_real_times", "raster_real_ids", "raster_gen_times", "raster_gen_ids")
+BEHAVIOR = ("behavior_t", "behavior_true", "behavior_pred")
 
 
 def metric_bars(records: list[RunRecord], metric: str, baseline: str) -> plt.Figure:
@@ -35,15 +36,14 @@ def raster(real_times: np.ndarray, real_ids: np.ndarray, generated_times: np.nda
     return fig
 
 
-def connectivity(weights: np.ndarray, scores: dict[str, np.ndarray]) -> plt.Figure:
-    """The true weights beside each model's inferred score (diagonals blanked)."""
+def connectivity(weights: np.ndarray, scores: dict[str, tuple[np.ndarray, float]]) -> plt.Figure:
+    """The true weights beside each model's inferred score ``(matrix, no-connection value)``, diagonals blanked."""
     fig, axes = plt.subplots(1, 1 + len(scores), figsize=(3.0 * (1 + len(scores)), 3.0))
-    panels = [("true W (mV)", weights)] + list(scores.items())
-    for ax, (title, m) in zip(np.atleast_1d(axes), panels):
+    panels = [("true W (mV)", weights, 0.0)] + [(name, m, centre) for name, (m, centre) in scores.items()]
+    for ax, (title, m, centre) in zip(np.atleast_1d(axes), panels):
         m = m.astype(float).copy()
         np.fill_diagonal(m, np.nan)
-        lim = np.nanmax(np.abs(m - (1.0 if title.startswith("neuro") else 0.0))) or 1.0
-        centre = 1.0 if title.startswith("neuro") else 0.0
+        lim = np.nanmax(np.abs(m - centre)) or 1.0
         ax.imshow(m, cmap="RdBu_r", vmin=centre - lim, vmax=centre + lim)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("target j")
@@ -52,11 +52,12 @@ def connectivity(weights: np.ndarray, scores: dict[str, np.ndarray]) -> plt.Figu
     return fig
 
 
-def behavior(t: np.ndarray, true: np.ndarray, pred: np.ndarray) -> plt.Figure:
-    """Decoded vs true behaviour (z-scored speed) over the test block."""
+def behavior(t: np.ndarray, true: np.ndarray, preds: dict[str, np.ndarray]) -> plt.Figure:
+    """Decoded (all training labels) vs true behaviour (z-scored speed) over the test block, one line per model."""
     fig, ax = plt.subplots(figsize=(9, 2.8))
     ax.plot(t, true, lw=1, c="k", label="true speed")
-    ax.plot(t, pred, lw=1, c="C1", label="Neuroformer (100% labels)")
+    for i, (name, pred) in enumerate(preds.items()):
+        ax.plot(t, pred, lw=1, c=f"C{i + 1}", label=f"{name} (100% labels)")
     ax.set_xlabel("time (s)")
     ax.set_ylabel("speed (z)")
     ax.legend(loc="upper right", fontsize=8)
@@ -64,40 +65,20 @@ def behavior(t: np.ndarray, true: np.ndarray, pred: np.ndarray) -> plt.Figure:
     return fig
 
 
-def figure_arrays(store: dict[str, Any]) -> dict[str, np.ndarray]:
-    """``store`` (arrays, or tuples of arrays) as flat arrays for one ``.npz``; a tuple's parts become ``key#0``,
-    ``key#1``..."""
-    arrays: dict[str, np.ndarray] = {}
-    for key, value in store.items():
-        if isinstance(value, tuple):
-            arrays |= {f"{key}#{i}": np.asarray(part) for i, part in enumerate(value)}
-        else:
-            arrays[key] = np.asarray(value)
-    return arrays
-
-
-def load_figure_data(path: Path) -> dict[str, Any]:
-    """The ``store`` whose :func:`figure_arrays` were saved to ``path``."""
-    store: dict[str, Any] = {}
-    parts: dict[str, dict[int, np.ndarray]] = {}
-    with np.load(path) as saved:
-        for key in saved.files:
-            base, sep, index = key.rpartition("#")
-            if sep:
-                parts.setdefault(base, {})[int(index)] = saved[key]
-            else:
-                store[key] = saved[key]
-    return store | {key: tuple(p[i] for i in sorted(p)) for key, p in parts.items()}
-
-
-def figures(store: dict[str, Any]) -> dict[str, plt.Figure]:
-    """The figures whose data a run left in ``store`` (the last seed's)."""
+def figures(saved: dict[str, dict[str, np.ndarray]]) -> dict[str, plt.Figure]:
+    """The figures drawn from each model's saved artifact (``model -> arrays``, in report order)."""
     out: dict[str, plt.Figure] = {}
-    if "raster" in store:
-        out["raster"] = raster(*store["raster"])
-    scores = {k[5:]: v for k, v in store.items() if k.startswith("conn_")}
-    if "weights" in store and scores:
-        out["connectivity"] = connectivity(store["weights"], scores)
-    if "behavior" in store:
-        out["behavior"] = behavior(*store["behavior"])
+    rasters = [a for a in saved.values() if all(k in a for k in RASTER)]
+    if rasters:
+        out["raster"] = raster(*(rasters[0][k] for k in RASTER))
+    scores = {name: (a["connectivity"], float(a["connectivity_centre"])) for name, a in saved.items()
+              if "connectivity" in a}
+    weights = next((a["weights"] for a in saved.values() if "weights" in a), None)
+    if weights is not None and scores:
+        out["connectivity"] = connectivity(weights, scores)
+    decoded = {name: a for name, a in saved.items() if all(k in a for k in BEHAVIOR)}
+    if decoded:
+        first = next(iter(decoded.values()))
+        out["behavior"] = behavior(first["behavior_t"], first["behavior_true"],
+                                   {name: a["behavior_pred"] for name, a in decoded.items()})
     return out

@@ -1,72 +1,151 @@
 """The ``neuro.simulated_circuit`` task: Neuroformer beside GLM, CCG, ridge and Poisson on a circuit with known wiring.
 
 Per seed, on the same contiguous splits: Neuroformer is pretrained on spike tokens (plus
-behaviour and stimulus), scored on held-out bits/spike, open-loop ID F1, closed-loop PSTH r
-and attention connectivity, then fine-tuned for behaviour on 1%, 10% and 100% of the training
-labels beside the same architecture trained from scratch. The GLM gives bits/spike and coupling
-connectivity, the CCG connectivity, ridge the behaviour decoding, homogeneous Poisson the null.
+behaviour and stimulus), then fine-tuned for behaviour on 1%, 10% and 100% of the training
+labels beside the same architecture trained from scratch (the ``stages.behavior`` budget); it
+is scored on held-out bits/spike, open-loop ID F1, closed-loop PSTH r, attention connectivity
+and the decoded behaviour. The GLM gives bits/spike and coupling connectivity, the CCG the
+connectivity, ridge the behaviour decoding, homogeneous Poisson the null. Every model is a
+registry entry run by the shared runner; this module says what each fits on and predicts.
 """
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from pydantic import Field
 
-from sciformers.core import Config, Trainer, TrainConfig, create_model, register_model, save_model, seed_everything
+from sciformers.core import Config, get_model_spec
 from sciformers.evaluation.context import RunContext
 from sciformers.evaluation.records import RunRecord
+from sciformers.evaluation.runner import Entry, Job, Result, count_params
 from sciformers.evaluation.tasks import TaskSpec, register_task
 from sciformers.neuro import metrics as M
 from sciformers.neuro import plots
 from sciformers.neuro.connectivity import attention_connectivity
 from sciformers.neuro.data import CircuitData, Recording, load_recording
-from sciformers.neuro.generation import generate, sample_windows
+from sciformers.neuro.generation import generate, sample_id_sets
 from sciformers.neuro.model import Neuroformer
 from sciformers.neuro.peers import (
+    CCGConnectivity,
     HomogeneousPoisson,
     PoissonGLM,
-    ccg_connectivity,
-    ridge_decoder,
+    RidgeDecoder,
     window_count_features,
 )
+from sciformers.neuro.spikes import SpikeData
 from sciformers.neuro.tokenizer import Tokenizer, TruncationReport
 from sciformers.neuro.windows import WindowDataset, window_batch
 
 FRACTIONS = {"1pct": 0.01, "10pct": 0.1, "100pct": 1.0}
 BEHAVIOR_LEN = 10  # behaviour samples per window fed to the behaviour encoder
-
-register_model("glm")(PoissonGLM)
-register_model("poisson")(HomogeneousPoisson)
-register_model("ccg")(ccg_connectivity)
-register_model("ridge")(ridge_decoder)
+ATTENTION_CHANCE = 1.0  # the attention read-out of an unconnected pair (attention over chance)
 
 
 class NeuroEval(Config):
-    """The ``eval:`` section: sampling and fine-tuning settings.
+    """The ``eval:`` section: sampling, read-out and scoring settings.
 
     Args:
         temperature, top_p: sampling of generated spikes (the reference scored top-p 0.9).
-        finetune_steps: optimizer steps of each behaviour fit (fine-tuned and from scratch).
-        finetune_lr: their learning rate.
         readout_windows: training windows the attention read-out averages over.
         psth_bin_s: PSTH bin width.
-        glm_alpha: the GLM's L2 penalty.
-        ccg_max_lag_s: the CCG's lag range.
+        glm_alpha: the GLM's L2 penalty, unless the ``glm`` entry's kwargs set ``alpha``.
+        ccg_max_lag_s: the CCG's lag range, unless the ``ccg`` entry's kwargs set ``max_lag_s``.
     """
 
     temperature: float = 1.0
     top_p: float = 0.9
-    finetune_steps: int = Field(100, ge=1)
-    finetune_lr: float = 1e-3
     readout_windows: int = Field(2000, ge=1)
     psth_bin_s: float = 0.1
     glm_alpha: float = 1e-3
     ccg_max_lag_s: float = 0.01
+
+
+class BehaviorStage(Config):
+    """Budget of each behaviour fit (fine-tuned from the pretrained weights and from scratch).
+
+    Args:
+        steps: optimizer steps.
+        lr: learning rate.
+    """
+
+    steps: int = Field(100, ge=1)
+    lr: float = 1e-3
+
+
+class NeuroStages(Config):
+    """The ``stages:`` section: training after Neuroformer's generative pretraining."""
+
+    behavior: BehaviorStage = Field(default_factory=BehaviorStage)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The recording, its tokenizer and windows, and what scoring compares against (built once per run).
+
+    Attributes:
+        rec: the recording and its ground truth.
+        tok: the tokenizer sized on the training windows.
+        starts: window starts of each block (``train``, ``val``, ``test``).
+        arrays: :func:`window_batch` of each block.
+        stats: mean and standard deviation of the training behaviour.
+        frame_shape: the stimulus clip of a window (``None``: no stimulus).
+        counts: the whole recording's counts at the tokenizer's resolution.
+        train_rows, test_rows: bins of the training block and of the test windows.
+        ll_null: test log-likelihood (nats) of the homogeneous Poisson null fitted on ``train_rows``.
+        ev: the ``eval:`` section (the peers' default kwargs).
+    """
+
+    rec: Recording
+    tok: Tokenizer
+    starts: dict[str, np.ndarray]
+    arrays: dict[str, dict[str, np.ndarray]]
+    stats: tuple[np.ndarray, np.ndarray]
+    frame_shape: tuple[int, int, int] | None
+    counts: np.ndarray
+    train_rows: np.ndarray
+    test_rows: np.ndarray
+    ll_null: float
+    ev: NeuroEval
+
+
+@dataclass
+class Fitted:
+    """What one job fits: the registry model and the behaviour decoders fitted beside it.
+
+    Attributes:
+        model: the entry's model (Neuroformer: the pretrained one).
+        decoders: behaviour decoders by metric suffix (``1pct`` ... ``100pct``, ``*_scratch``).
+    """
+
+    model: Any
+    decoders: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Predictions:
+    """A model's outputs on the test block; ``None`` (or empty) where the model does not measure it.
+
+    Attributes:
+        loglik: log-likelihood (nats) of the test windows' counts.
+        id_sets: open-loop neuron-ID sets of every test window.
+        generated: closed-loop generations of the PSTH segment, one per repeat.
+        connectivity: ``(N, N)`` inferred score ``i -> j``; ``centre`` its value without a connection.
+        rollout: the attention read-out with rollout across layers.
+        behavior: decoded test behaviour ``(W, D)`` by metric suffix.
+    """
+
+    loglik: float | None = None
+    id_sets: list[set[int]] | None = None
+    generated: list[SpikeData] | None = None
+    connectivity: np.ndarray | None = None
+    centre: float = 0.0
+    rollout: np.ndarray | None = None
+    behavior: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _conn(score: np.ndarray, rec: Recording, suffix: str = "") -> dict[str, float]:
@@ -77,6 +156,17 @@ def _conn(score: np.ndarray, rec: Recording, suffix: str = "") -> dict[str, floa
 def _pearson(a: np.ndarray, b: np.ndarray) -> float:
     a, b = np.ravel(a), np.ravel(b)
     return float(np.corrcoef(a, b)[0, 1]) if a.std() > 0 and b.std() > 0 else 0.0
+
+
+def label_subsets(n_train: int, seed: int) -> dict[str, np.ndarray]:
+    """Training-window indices of each label fraction (nested draws of one seeded permutation)."""
+    perm = np.random.default_rng([seed, 11]).permutation(n_train)
+    return {k: np.sort(perm[: max(2, int(round(f * n_train)))]) for k, f in FRACTIONS.items()}
+
+
+def _real_repeats(rec: Recording, generated: list[SpikeData]) -> list[SpikeData]:
+    """The recorded repeats on the generated interval."""
+    return [r.slice(generated[0].t_start, generated[0].t_stop) for r in rec.repeats]
 
 
 class SimulatedCircuitTask(TaskSpec):
@@ -91,16 +181,14 @@ class SimulatedCircuitTask(TaskSpec):
     baseline = "poisson"
     data_card = "neuro_circuit.md"
     data_schema = CircuitData
+    eval_schema = NeuroEval
+    stages_schema = NeuroStages
 
-    def __init__(self) -> None:
-        self.figures: dict[str, Any] = {}
+    # -- data ------------------------------------------------------------------------------------
 
-    def higher_is_better(self) -> dict[str, bool]:
-        return {m: True for m in M.METRICS}
-
-    # -- shared preparation ------------------------------------------------------------------
-
-    def _prepare(self, data: CircuitData) -> dict[str, Any]:
+    def prepare(self, ctx: RunContext) -> Prepared:
+        data, ev = ctx.data, ctx.eval
+        assert isinstance(data, CircuitData) and isinstance(ev, NeuroEval)
         rec = load_recording(data)
         n = rec.spikes.n_neurons
         probe = Tokenizer(n, data.resolution, data.window, data.past_window, 10**6, 10**6)
@@ -119,194 +207,191 @@ class SimulatedCircuitTask(TaskSpec):
         report = TruncationReport()
         arrays = {b: window_batch(rec.spikes, s, tok, behavior_len=BEHAVIOR_LEN, frame_shape=frame_shape, behavior_mean=stats[0],
                                   behavior_std=stats[1], report=report) for b, s in starts.items()}
-        return {"rec": rec, "tok": tok, "starts": starts, "arrays": arrays, "stats": stats, "frame_shape": frame_shape,
-                "truncation": report}
-
-    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
-        data = ctx.data
-        assert isinstance(data, CircuitData)
-        ev = NeuroEval.parse(ctx.pipeline.eval, where="eval")
-        figure_file = self.predictions_path(ctx.out_dir, "figures.npz")  # a resumed run keeps earlier figures
-        self.figures = plots.load_figure_data(figure_file) if figure_file.is_file() else {}
-        prep = self._prepare(data)
-        ctx.say(f"{self.name}: {prep['rec'].spikes.n_neurons} observed neurons, "
-                f"{len(prep['starts']['train'])} training windows; tokenizer: {prep['truncation']}")
-        runners = {"glm": self._run_glm, "ccg": self._run_ccg, "ridge": self._run_ridge,  # peers by registry name
-                   "neuro.neuroformer": self._run_neuroformer}
-        entries = [("poisson", "poisson", {})] + [(k, e.model, e.kwargs) for k, e in ctx.models.items()]
-        for name, model, kwargs in entries:
-            if model != "poisson" and model not in runners:
-                raise ValueError(f"{self.name}: no runner for model {model!r}; expected one of {sorted(runners)}")
-            for seed in ctx.seeds:
-                if ctx.is_done(self.name, name, seed):
-                    continue
-                seed_everything(seed)
-                t0 = time.perf_counter()
-                if model == "poisson":
-                    metrics, n_params = self._run_poisson(prep, seed), prep["rec"].spikes.n_neurons
-                else:  # model_defaults are the Neuroformer's; peers take only their own kwargs
-                    kw = {**ctx.model_defaults, **kwargs} if model == "neuro.neuroformer" else dict(kwargs)
-                    metrics, n_params = runners[model](ctx, prep, ev, name, kw, seed)
-                record = ctx.record(task=self, model=name, seed=seed, n_params=n_params, metrics=metrics,
-                                    fit_s=time.perf_counter() - t0)
-                self.write_predictions(ctx.out_dir, figure_file.name, plots.figure_arrays(self.figures))
-                yield record
-
-    # -- bits/spike on the test windows' bins ------------------------------------------------------
-
-    @staticmethod
-    def _test_bins(prep: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Counts of the whole recording, the bin indices covered by the test windows, training bin indices."""
-        tok, rec = prep["tok"], prep["rec"]
-        counts = rec.spikes.binned(tok.resolution)
-        first = np.round((prep["starts"]["test"] - rec.spikes.t_start) / tok.resolution).astype(int)
+        # bits/spike is scored on the bins the test windows cover, against a null fitted on the training block
+        binned = rec.spikes.binned(tok.resolution)
+        first = np.round((starts["test"] - rec.spikes.t_start) / tok.resolution).astype(int)
         test_rows = (first[:, None] + np.arange(tok.window_bins)).ravel()
         train_rows = np.arange(int(round(tok.past_window / tok.resolution)),
                                int(round((rec.bounds[1] - rec.spikes.t_start) / tok.resolution)))
-        return counts, test_rows, train_rows
+        ll_null = HomogeneousPoisson().fit(binned[train_rows]).loglik(binned[test_rows])
+        ctx.say(f"{self.name}: {n} observed neurons, {len(starts['train'])} training windows; tokenizer: {report}")
+        return Prepared(rec, tok, starts, arrays, stats, frame_shape, binned, train_rows, test_rows, ll_null, ev)
 
-    def _null(self, prep: dict[str, Any]) -> tuple[HomogeneousPoisson, float, np.ndarray, np.ndarray]:
-        counts, test_rows, train_rows = self._test_bins(prep)
-        null = HomogeneousPoisson().fit(counts[train_rows])
-        return null, null.loglik(counts[test_rows]), counts, test_rows
+    def model_kwargs(self, prepared: Prepared, entry: Entry) -> dict[str, Any]:
+        """Neuroformer's tokenizer and modalities; the GLM's ``alpha`` and the CCG's lag from ``eval:``
+        unless the entry sets them."""
+        if entry.kind == "trainable":
+            tok = prepared.tok
+            return {"n_neurons": tok.n_neurons, "resolution": tok.resolution, "window": tok.window,
+                    "past_window": tok.past_window, "max_current": tok.max_current, "max_past": tok.max_past,
+                    "n_behavior": 1, "behavior_len": BEHAVIOR_LEN, "frame_shape": prepared.frame_shape}
+        factory = get_model_spec(entry.model).factory
+        if factory is PoissonGLM:
+            return {"alpha": entry.kwargs.get("alpha", prepared.ev.glm_alpha)}
+        if factory is CCGConnectivity:
+            return {"max_lag_s": entry.kwargs.get("max_lag_s", prepared.ev.ccg_max_lag_s)}
+        return {}
 
-    def _run_poisson(self, prep: dict[str, Any], seed: int) -> dict[str, float]:
-        null, _, _, _ = self._null(prep)
-        tok, rec = prep["tok"], prep["rec"]
-        true = M.window_sets(rec.spikes, prep["starts"]["test"], tok.window)
-        pred = null.sample_sets(len(true), tok.window_bins, np.random.default_rng(seed))
-        return {"bits_per_spike": 0.0, "f1_ids": M.set_f1(pred, true)}
-
-    # -- peers -------------------------------------------------------------------------------------
-
-    def _covariates(self, prep: dict[str, Any], n_bins: int) -> np.ndarray:
-        tok, rec = prep["tok"], prep["rec"]
-        t = rec.spikes.t_start + np.arange(n_bins) * tok.resolution
+    def _covariates(self, prepared: Prepared) -> np.ndarray:
+        """The z-scored speed at a few lags, for every bin of the recording."""
+        rec = prepared.rec
+        t = rec.spikes.t_start + np.arange(len(prepared.counts)) * prepared.tok.resolution
         lags = (0.0, 0.05, 0.1, 0.2)
         speed = np.stack([rec.spikes.behavior.at(t - lag)[:, 0] for lag in lags], axis=1)
-        return (speed - prep["stats"][0][0]) / prep["stats"][1][0]
+        return (speed - prepared.stats[0][0]) / prepared.stats[1][0]
 
-    def _run_glm(self, ctx: RunContext, prep: dict[str, Any], ev: NeuroEval, name: str, kwargs: dict[str, Any],
-                 seed: int) -> tuple[dict[str, float], int]:
-        null, ll_null, counts, test_rows = self._null(prep)
-        _, _, train_rows = self._test_bins(prep)
-        cov = self._covariates(prep, len(counts))
-        glm = PoissonGLM(alpha=kwargs.get("alpha", ev.glm_alpha)).fit(counts, cov, train_rows)
-        ll = M.poisson_loglik(counts[test_rows], glm.rates(counts, cov, test_rows))
-        score = glm.coupling()
-        out = {"bits_per_spike": M.bits_per_spike(ll, ll_null, int(counts[test_rows].sum())), **_conn(score, prep["rec"]),
-               "hubs_found": M.hubs_found(score, prep["rec"].hubs)}
-        self.figures[f"conn_{name}"] = score
-        return out, sum(m.coef_.size + 1 for m in glm.models)
+    def _window_counts(self, prepared: Prepared, block: str) -> np.ndarray:
+        """Ridge features: per-neuron counts of the past and current windows of ``block``."""
+        tok = prepared.tok
+        return window_count_features(prepared.rec.spikes, prepared.starts[block], tok.window, tok.past_window)
 
-    def _run_ccg(self, ctx: RunContext, prep: dict[str, Any], ev: NeuroEval, name: str, kwargs: dict[str, Any],
-                 seed: int) -> tuple[dict[str, float], int]:
-        score = ccg_connectivity(prep["rec"].block("train"), max_lag_s=kwargs.get("max_lag_s", ev.ccg_max_lag_s))
-        self.figures[f"conn_{name}"] = score
-        return {**_conn(score, prep["rec"]), "hubs_found": M.hubs_found(score, prep["rec"].hubs)}, 0
+    # -- models ----------------------------------------------------------------------------------
 
-    def _label_subsets(self, n_train: int, seed: int) -> dict[str, np.ndarray]:
-        perm = np.random.default_rng([seed, 11]).permutation(n_train)
-        return {k: np.sort(perm[: max(2, int(round(f * n_train)))]) for k, f in FRACTIONS.items()}
-
-    def _run_ridge(self, ctx: RunContext, prep: dict[str, Any], ev: NeuroEval, name: str, kwargs: dict[str, Any],
-                   seed: int) -> tuple[dict[str, float], int]:
-        tok, rec = prep["tok"], prep["rec"]
-        x = {b: window_count_features(rec.spikes, prep["starts"][b], tok.window, tok.past_window) for b in ("train", "test")}
-        y = {b: prep["arrays"][b]["target"] for b in ("train", "test")}
-        out = {}
-        for key, idx in self._label_subsets(len(x["train"]), seed).items():
-            model = ridge_decoder(x["train"][idx], y["train"][idx])
-            out[f"behavior_r_{key}"] = _pearson(model.predict(x["test"]), y["test"])
-        return out, x["train"].shape[1] + 1
-
-    # -- Neuroformer ---------------------------------------------------------------------------------
-
-    def _model_kwargs(self, prep: dict[str, Any], kwargs: dict[str, Any]) -> dict[str, Any]:
-        tok = prep["tok"]
-        return {**kwargs, "n_neurons": tok.n_neurons, "resolution": tok.resolution, "window": tok.window,
-                "past_window": tok.past_window, "max_current": tok.max_current, "max_past": tok.max_past,
-                "n_behavior": 1, "behavior_len": BEHAVIOR_LEN, "frame_shape": prep["frame_shape"]}
-
-    def _new_model(self, kw: dict[str, Any], prep: dict[str, Any]) -> Neuroformer:
-        model: Neuroformer = create_model("neuro.neuroformer", **kw)
-        model.behavior_mean.copy_(torch.as_tensor(prep["stats"][0], dtype=torch.float32))
-        model.behavior_std.copy_(torch.as_tensor(prep["stats"][1], dtype=torch.float32))
+    def _neuroformer(self, job: Job, prepared: Prepared, **overrides: Any) -> Neuroformer:
+        """The entry's Neuroformer (seeded, from the registry) with the training behaviour statistics."""
+        model: Neuroformer = job.build(**overrides)
+        model.behavior_mean.copy_(torch.as_tensor(prepared.stats[0], dtype=torch.float32))
+        model.behavior_std.copy_(torch.as_tensor(prepared.stats[1], dtype=torch.float32))
         return model
 
-    def _run_neuroformer(self, ctx: RunContext, prep: dict[str, Any], ev: NeuroEval, name: str,
-                         kwargs: dict[str, Any], seed: int) -> tuple[dict[str, float], int]:
-        tok, rec, arrays = prep["tok"], prep["rec"], prep["arrays"]
-        kw = self._model_kwargs(prep, kwargs)
-        model = self._new_model(kw, prep)
-        run_dir = ctx.out_dir / "checkpoints" / name / f"seed{seed}"
-        trainer = Trainer(ctx.train, run_dir=run_dir / "pretrain", device=ctx.device, seed=seed, quiet=ctx.quiet)
-        ctx.say(f"{self.name}: pretraining {name} (seed {seed})")
-        trainer.fit(model, WindowDataset(arrays["train"]), WindowDataset(arrays["val"]))
-        save_model(run_dir / "final", model, {"model": "neuro.neuroformer", "kwargs": kw})
-        # bits/spike: the token log-likelihood of a window is that of its binned counts
-        _, ll_null, counts, test_rows = self._null(prep)
+    def build(self, job: Job, prepared: Prepared) -> Fitted:
+        if job.entry.kind == "trainable":
+            return Fitted(self._neuroformer(job, prepared))
+        return Fitted(job.build())
+
+    def fit(self, job: Job, model: Fitted, prepared: Prepared) -> None:
+        """Neuroformer: pretraining, then the behaviour fits; each peer on what it needs."""
+        m = model.model
+        if isinstance(m, Neuroformer):
+            arrays = prepared.arrays
+            job.fit(m, WindowDataset(arrays["train"]), WindowDataset(arrays["val"]), stage="pretrain")
+            model.decoders = self._fit_behavior(job, m, prepared)
+        elif isinstance(m, HomogeneousPoisson):
+            m.fit(prepared.counts[prepared.train_rows])
+        elif isinstance(m, PoissonGLM):
+            m.fit(prepared.counts, self._covariates(prepared), prepared.train_rows)
+        elif isinstance(m, CCGConnectivity):
+            m.fit(prepared.rec.block("train"))
+        elif isinstance(m, RidgeDecoder):
+            x, y = self._window_counts(prepared, "train"), prepared.arrays["train"]["target"]
+            # one decoder per label fraction; the entry's own model is the one fitted on every label
+            for key, idx in label_subsets(len(x), job.seed).items():
+                decoder = m if key == "100pct" else job.build()
+                model.decoders[key] = decoder.fit(x[idx], y[idx])
+        else:
+            raise TypeError(f"{self.name}: no protocol for {job.entry.model!r} ({type(m).__name__})")
+
+    def _fit_behavior(self, job: Job, pretrained: Neuroformer, prepared: Prepared) -> dict[str, Neuroformer]:
+        """One behaviour decoder per label fraction, fine-tuned from ``pretrained`` and from scratch."""
+        stages = job.ctx.stages
+        assert isinstance(stages, NeuroStages)
+        cfg = job.train_config(steps=stages.behavior.steps, lr=stages.behavior.lr, val_fraction=0.0, patience=None,
+                               eval_every=None, epochs=None)
+        train = WindowDataset(prepared.arrays["train"])
+        weights = pretrained.state_dict()
+        decoders: dict[str, Neuroformer] = {}
+        for key, idx in label_subsets(len(train), job.seed).items():
+            for suffix in ("", "_scratch"):
+                decoder = self._neuroformer(job, prepared, objective="behavior")
+                if not suffix:
+                    decoder.load_state_dict(weights)
+                job.fit(decoder, train.subset(idx), stage=f"behavior_{key}{suffix}", config=cfg)
+                decoders[key + suffix] = decoder
+        return decoders
+
+    def predict(self, job: Job, model: Fitted, prepared: Prepared) -> Predictions:
+        m, counts, rows = model.model, prepared.counts, prepared.test_rows
+        if isinstance(m, Neuroformer):
+            return self._predict_neuroformer(job, model, prepared)
+        if isinstance(m, HomogeneousPoisson):
+            rng = np.random.default_rng(job.seed)
+            return Predictions(loglik=m.loglik(counts[rows]),
+                               id_sets=m.sample_sets(len(prepared.starts["test"]), prepared.tok.window_bins, rng))
+        if isinstance(m, PoissonGLM):
+            rates = m.rates(counts, self._covariates(prepared), rows)
+            return Predictions(loglik=M.poisson_loglik(counts[rows], rates), connectivity=m.coupling())
+        if isinstance(m, CCGConnectivity):
+            return Predictions(connectivity=m.connectivity())
+        if isinstance(m, RidgeDecoder):
+            x = self._window_counts(prepared, "test")
+            return Predictions(behavior={key: d.predict(x) for key, d in model.decoders.items()})
+        raise TypeError(f"{self.name}: no protocol for {job.entry.model!r} ({type(m).__name__})")
+
+    def _predict_neuroformer(self, job: Job, model: Fitted, prepared: Prepared) -> Predictions:
+        """Token log-likelihood, open-loop ID sets, closed-loop PSTH segment, attention read-out, behaviour."""
+        m, tok, rec, arrays = model.model, prepared.tok, prepared.rec, prepared.arrays
+        ev = job.ctx.eval
+        assert isinstance(m, Neuroformer) and isinstance(ev, NeuroEval)
         test = WindowDataset(arrays["test"])
-        ll = float(trainer.predict(model, test)["loglik"].double().sum())
-        out = {"bits_per_spike": M.bits_per_spike(ll, ll_null, int(counts[test_rows].sum()))}
-        # open-loop ID F1 over every test window
-        g = torch.Generator(device=model.cur_pos.device).manual_seed(seed)
-        pred: list[set[int]] = []
-        for c in range(0, len(test), 256):
-            batch = {k: v[c:c + 256].to(model.cur_pos.device) for k, v in test.tensors.items()}
-            ids, _ = sample_windows(model, batch, ev.temperature, ev.top_p, g)
-            pred += [set(row[row < tok.n_neurons].tolist()) for row in ids.cpu().numpy()]
-        out["f1_ids"] = M.set_f1(pred, M.window_sets(rec.spikes, prep["starts"]["test"], tok.window))
-        # closed-loop PSTH over the repeated segment
+        # bits/spike: the token log-likelihood of a window is that of its binned counts
+        loglik = float(job.predict(m, test)["loglik"].double().sum())
+        id_sets = sample_id_sets(m, test.tensors, ev.temperature, ev.top_p, seed=job.seed)
         seg = rec.repeats[0]
         context = rec.spikes.slice(seg.t_start - tok.past_window, seg.t_stop)
-        gen = generate(model, context, seg.t_stop - seg.t_start, true_past=False, temperature=ev.temperature,
-                       top_p=ev.top_p, n_samples=len(rec.repeats), seed=seed)
-        real = [r.slice(gen[0].t_start, gen[0].t_stop) for r in rec.repeats]
-        out["psth_r"] = M.psth_r(real, gen, ev.psth_bin_s)
+        generated = generate(m, context, seg.t_stop - seg.t_start, true_past=False, temperature=ev.temperature,
+                             top_p=ev.top_p, n_samples=len(rec.repeats), seed=job.seed)
         # connectivity from attention, over training windows
         n_read = min(ev.readout_windows, len(arrays["train"]["cur_id"]))
         train = WindowDataset(arrays["train"]).subset(np.arange(n_read))
-        batches = [{k: v[c:c + 256].to(model.cur_pos.device) for k, v in train.tensors.items()} for c in range(0, n_read, 256)]
-        score = attention_connectivity(model, batches)
-        out |= {**_conn(score, rec), "hubs_found": M.hubs_found(score, rec.hubs)}
-        out |= _conn(attention_connectivity(model, batches, rollout=True), rec, "_rollout")
-        out |= self._behavior(ctx, prep, ev, kw, model.state_dict(), seed)
-        self.figures |= {f"conn_{name}": score, "raster": (real[0].times, real[0].ids, gen[0].times, gen[0].ids),
-                         "weights": rec.weights}
-        return out, sum(p.numel() for p in model.parameters())
+        batches = [{k: v[c:c + 256].to(m.cur_pos.device) for k, v in train.tensors.items()} for c in range(0, n_read, 256)]
+        return Predictions(
+            loglik=loglik, id_sets=id_sets, generated=generated, connectivity=attention_connectivity(m, batches),
+            centre=ATTENTION_CHANCE, rollout=attention_connectivity(m, batches, rollout=True),
+            behavior={key: job.predict(d, test)["behavior"].numpy() for key, d in model.decoders.items()})
 
-    def _behavior(self, ctx: RunContext, prep: dict[str, Any], ev: NeuroEval, kw: dict[str, Any],
-                  pretrained: dict[str, torch.Tensor], seed: int) -> dict[str, float]:
-        """Behaviour r at each label fraction, fine-tuned from the pretrained weights and from scratch."""
-        arrays = prep["arrays"]
-        train, test = WindowDataset(arrays["train"]), WindowDataset(arrays["test"])
-        y_test = arrays["test"]["target"]
-        cfg = TrainConfig.parse({**ctx.train.model_dump(), "steps": ev.finetune_steps, "lr": ev.finetune_lr,
-                                 "val_fraction": 0.0, "patience": None, "eval_every": None, "epochs": None})
-        out = {}
-        for key, idx in self._label_subsets(len(train), seed).items():
-            for start in ("pretrained", "scratch"):
-                seed_everything(seed)
-                model = self._new_model({**kw, "objective": "behavior"}, prep)
-                if start == "pretrained":
-                    model.load_state_dict(pretrained)
-                trainer = Trainer(cfg, device=ctx.device, seed=seed, quiet=True)
-                trainer.fit(model, train.subset(idx))
-                pred = trainer.predict(model, test)["behavior"].numpy()
-                out[f"behavior_r_{key}" + ("" if start == "pretrained" else "_scratch")] = _pearson(pred, y_test)
-                if key == "100pct" and start == "pretrained":
-                    self.figures["behavior"] = (prep["starts"]["test"], y_test[:, 0], pred[:, 0])
-        return out
+    def save(self, job: Job, model: Fitted) -> None:
+        super().save(job, model.model)
 
-    # -- report --------------------------------------------------------------------------------------
+    def count_params(self, model: Fitted) -> int:
+        return count_params(model.model)
+
+    # -- scoring ---------------------------------------------------------------------------------
+
+    def score(self, job: Job, prepared: Prepared, predictions: Predictions) -> Result:
+        p, rec, tok = predictions, prepared.rec, prepared.tok
+        ev = job.ctx.eval
+        assert isinstance(ev, NeuroEval)
+        out: dict[str, float] = {}
+        if p.loglik is not None:
+            n_spikes = int(prepared.counts[prepared.test_rows].sum())
+            out["bits_per_spike"] = M.bits_per_spike(p.loglik, prepared.ll_null, n_spikes)
+        if p.id_sets is not None:
+            out["f1_ids"] = M.set_f1(p.id_sets, M.window_sets(rec.spikes, prepared.starts["test"], tok.window))
+        if p.generated is not None:
+            out["psth_r"] = M.psth_r(_real_repeats(rec, p.generated), p.generated, ev.psth_bin_s)
+        if p.connectivity is not None:
+            out |= {**_conn(p.connectivity, rec), "hubs_found": M.hubs_found(p.connectivity, rec.hubs)}
+        if p.rollout is not None:
+            out |= _conn(p.rollout, rec, "_rollout")
+        y_test = prepared.arrays["test"]["target"]
+        out |= {f"behavior_r_{key}": _pearson(pred, y_test) for key, pred in p.behavior.items()}
+        return Result(out, n_test=len(prepared.starts["test"]))
+
+    def artifacts(self, job: Job, prepared: Prepared, predictions: Predictions) -> dict[str, dict[str, Any]]:
+        """``<model>_seed<s>.npz``: what the figures draw (connectivity, rasters, decoded behaviour)."""
+        p, payload = predictions, {}
+        if p.connectivity is not None:
+            payload |= {"connectivity": p.connectivity, "connectivity_centre": np.asarray(p.centre),
+                        "weights": prepared.rec.weights}
+        if p.generated is not None:
+            real, gen = _real_repeats(prepared.rec, p.generated)[0], p.generated[0]
+            payload |= dict(zip(plots.RASTER, (real.times, real.ids, gen.times, gen.ids)))
+        if "100pct" in p.behavior:
+            payload |= dict(zip(plots.BEHAVIOR, (prepared.starts["test"], prepared.arrays["test"]["target"][:, 0],
+                                                 p.behavior["100pct"][:, 0])))
+        return {f"{job.name}_seed{job.seed}.npz": payload} if payload else {}
+
+    # -- report ----------------------------------------------------------------------------------
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
+        """The bits/spike bars, then the raster, connectivity and behaviour figures of each model's first seed."""
         figs = {"bits_per_spike": plots.metric_bars(records, "bits_per_spike", self.baseline)}
-        path = self.saved_predictions(run_dirs, "figures.npz")
-        if path is not None:  # the rasters, connectivity scores and decoded behaviour the run saved
-            figs |= plots.figures(plots.load_figure_data(path))
-        return figs
+        saved: dict[str, dict[str, np.ndarray]] = {}
+        for r in sorted(records, key=lambda r: r.seed):
+            if r.model not in saved and (path := self.saved_predictions(run_dirs, f"{r.model}_seed{r.seed}.npz")):
+                with np.load(path) as arrays:
+                    saved[r.model] = dict(arrays)
+        return figs | plots.figures(saved)
 
 
 SIMULATED_CIRCUIT = register_task(SimulatedCircuitTask())
