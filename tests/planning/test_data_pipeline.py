@@ -5,9 +5,11 @@ import json
 import numpy as np
 import pytest
 
+from sciformers.core import create_model, get_model_spec
 from sciformers.evaluation import get_dataset, get_predictor, read_records, run_pipeline
 from sciformers.evaluation.cli import main
-from sciformers.planning.data import PlanningData, load_splits, tokenizer_for
+from sciformers.planning.data import PlanningData, load_splits, make_example, tokenizer_for
+from sciformers.planning.evaluate import swc
 from sciformers.planning.maze import layout_hash, parse_maze
 from sciformers.planning.scoring import astar_responses, random_responses, score_responses
 
@@ -36,6 +38,34 @@ def test_maze_splits_are_disjoint_by_layout_and_cached():
     i = words.index("plan") + 3
     bad = words[:i + 1] + [str(wall[0]), str(wall[1])] + words[i + 3:]
     assert score_responses("maze", test[:1], [bad], with_trace=True)[0]["pct_correct"] == 0.0
+
+
+def test_peers_are_registry_estimators():
+    cfg = PlanningData(size=5, n_train=20, n_test=4, n_astar_samples=2)
+    train, test, _ = load_splits("maze", cfg)
+    tok = tokenizer_for("maze", cfg)
+    assert get_model_spec("astar").kind == get_model_spec("random_valid").kind == "estimator"
+    astar = create_model("astar", size=tok.size, max_cost=tok.max_cost).fit(train)
+    assert astar.with_trace and astar.predict(test) == astar_responses(test, tok)
+    walk = create_model("random_valid", kind="maze", max_steps=100, seed=3).fit(train)
+    assert not walk.with_trace and walk.predict(test) == random_responses("maze", test, 3, 100)
+    for name in ("astar", "random_valid"):  # the conformance kwargs build a working planner
+        assert len(create_model(name, **get_model_spec(name).test_kwargs).predict(test)) == len(test)
+
+
+def test_metrics_from_per_task_outcomes():
+    maze = parse_maze("S..\n.#.\n..G")
+    ex = make_example("maze", maze, tokenizer_for("maze", PlanningData(size=3)), PlanningData(size=3, n_astar_samples=2),
+                      np.random.default_rng(0), with_t_star=True)
+    optimal = "plan 0 0 plan 0 1 plan 0 2 plan 1 2 plan 2 2".split()
+    detour = "plan 0 0 plan 1 0 plan 0 0 plan 0 1 plan 0 2 plan 1 2 plan 2 2".split()
+    invalid = "plan 0 0 plan".split()
+    metrics, scored = score_responses("maze", [ex] * 3, [optimal, detour, invalid], with_trace=False)
+    assert [s.correct for s in scored] == [True, True, False] and [s.optimal for s in scored] == [True, False, False]
+    assert metrics["pct_valid"] == metrics["pct_correct"] == pytest.approx(2 / 3)
+    assert metrics["pct_optimal"] == pytest.approx(1 / 3)
+    assert metrics["swc"] == pytest.approx(swc(np.array([1, 1, 0]), np.array([5, 7, 0]), np.array([5, 5, 5])))
+    assert metrics["tokens_generated"] == pytest.approx(np.mean([len(w) + 1 for w in (optimal, detour, invalid)]))
 
 
 def test_task_file_and_errors(tmp_path):

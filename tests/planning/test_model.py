@@ -1,10 +1,13 @@
 """Searchformer: cached decoding against the full forward pass (fp64), causality, padding, the loss."""
 
+import subprocess
+import sys
+
 import pytest
 import torch
 import torch.nn.functional as F
 
-from sciformers.core import TrainConfig, Trainer, create_model
+from sciformers.core import TrainConfig, Trainer, create_model, get_model_spec
 from sciformers.planning.data import collate
 from sciformers.planning.decoding import CachedDecoder, generate
 from sciformers.planning.model import Searchformer
@@ -95,3 +98,19 @@ def test_registered_modes_and_memorisation():
     b = collate(pairs)
     out = generate(model, b["src"], b["src_mask"], max_new_tokens=6)
     assert out[0, :5].tolist() == [1, 10, 11, 12, 2] and out[1, :4].tolist() == [1, 13, 14, 2]
+
+
+@pytest.mark.parametrize("name", ["planning.searchformer_trace", "planning.searchformer_plan"])
+def test_registry_entry_runs_its_example(name):
+    spec = get_model_spec(name)
+    assert spec.kind == "trainable"
+    model = create_model(name, **spec.test_kwargs)
+    batch = spec.example(model)
+    assert model.predict(batch).shape == (2, spec.test_kwargs["max_new_tokens"] + 1)
+    assert torch.isfinite(model.training_step(batch))
+
+
+def test_package_import_loads_no_harness():
+    code = ("import sys, sciformers.planning; "
+            "print([m for m in sys.modules if m.startswith(('sciformers.evaluation', 'matplotlib'))])")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"

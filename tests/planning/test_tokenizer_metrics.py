@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
-import torch
 
-from sciformers.evaluation import get_metric
+from sciformers.evaluation import get_task
+from sciformers.evaluation.metrics import metric_direction
 from sciformers.planning import Tokenizer, astar, astar_sokoban, generate_levels, generate_mazes, parse_response, response
 from sciformers.planning.evaluate import ilr, swc, trace_len_ratio
 from sciformers.planning.tokenizer import maze_prompt, sokoban_prompt
@@ -62,6 +62,10 @@ def test_swc_and_ilr_by_hand():
     # (80/100 + 60/50 + 0 + 0) / 4; an empty trace of a correct plan counts 0
     assert ilr(correct, t, t_star) == pytest.approx((0.8 + 1.2) / 4)
     assert trace_len_ratio(np.array([100.0, np.nan, 40.0]), np.array([50.0, 10.0, 80.0])) == pytest.approx((2 + 0.5) / 2)
-    pred = torch.tensor(np.stack([correct, lengths], 1), dtype=torch.float64)
-    assert get_metric("swc")(pred, torch.tensor(optimal, dtype=torch.float64)) == pytest.approx(swc(correct, lengths, optimal))
-    assert get_metric("swc").higher_is_better and not get_metric("trace_len_ratio").higher_is_better
+
+
+def test_metric_directions_are_registered():
+    directions = get_task("planning.maze").higher_is_better()  # every metric of the task has one
+    assert directions["swc"] and directions["ilr"] and directions["pct_optimal"]
+    assert not directions["trace_len_ratio"] and not directions["tokens_generated"]
+    assert metric_direction("pct_optimal_n500") is True and metric_direction("ei_train_len_ratio") is False

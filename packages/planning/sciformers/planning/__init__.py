@@ -26,10 +26,12 @@ from sciformers.planning.envs import MazeEnv, SokobanEnv, register_envs
 from sciformers.planning.tokenizer import Tokenizer, parse_response, response
 from sciformers.planning.evaluate import check_maze_plan, check_sokoban_plan, ilr, swc
 from sciformers.planning.model import Searchformer
+from sciformers.planning.peers import AStarPlanner, RandomValidPlanner
 from sciformers.planning.decoding import CachedDecoder, generate
 from sciformers.planning.data import PlanningData, load_splits
 
-# tasks, datasets and the predictor register on import
-from sciformers.planning import predict, task  # noqa: E402,F401  isort: skip
-
 register_envs()
+
+#: The harness side (the metrics' directions, the tasks, the datasets and the predictor), imported
+#: on demand by ``sciformers.evaluation``: importing this package loads no harness.
+TASK_MODULES = ("sciformers.planning.metrics", "sciformers.planning.task", "sciformers.planning.predict")

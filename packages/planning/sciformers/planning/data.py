@@ -26,7 +26,6 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from sciformers.core import Config, cache_dir
-from sciformers.evaluation.records import config_hash
 from sciformers.planning.astar import AStarResult, astar
 from sciformers.planning.maze import Maze, format_maze, layout_hash, parse_maze, random_layout, sample_task
 from sciformers.planning.sokoban import (
@@ -228,6 +227,8 @@ def _read(path: Path) -> list[PlanningExample]:
 
 def load_splits(kind: Kind, cfg: PlanningData) -> tuple[list[PlanningExample], list[PlanningExample], Path]:
     """Train and test examples, generated once and cached by config hash."""
+    from sciformers.evaluation.records import config_hash  # here: importing the package loads no harness
+
     folder = cache_dir("planning", f"{kind}-{config_hash({'kind': kind, **cfg.model_dump()})[:16]}")
     train_file, test_file = folder / "train.jsonl", folder / "test.jsonl"
     if not (train_file.is_file() and test_file.is_file()):

@@ -12,11 +12,15 @@ keeps, per prompt, the sample a caller-supplied score ranks first (Searchformer,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor
 
 from sciformers.attention import MultiHeadAttention, TransformerBlock
+from sciformers.planning.data import Kind, PlanningExample, pad, parse_task
+from sciformers.planning.scoring import best_of
+from sciformers.planning.tokenizer import Tokenizer
 
 
 def _heads(attn: MultiHeadAttention, t: Tensor) -> Tensor:
@@ -117,3 +121,33 @@ def generate(model, src: Tensor, src_mask: Tensor, max_new_tokens: int, temperat
             break
     model.train(was_training)
     return torch.stack(out, dim=1)
+
+
+def decode_responses(module: Any, examples: list[PlanningExample], tok: Tokenizer, kind: Kind,
+                     n_boxes: int, max_new: int, batch_size: int, samples: int = 1, temperature: float = 1.0,
+                     seed: int = 0, select: bool = True) -> list[list[list[str]]] | list[list[str]]:
+    """Decode every prompt: greedily (one draw, ``select``) or by sampling ``samples`` draws.
+
+    With ``select`` one response per prompt is returned (the greedy one, or the best of the
+    samples: best-of-k); without it, the list of all sampled draws per prompt.
+    """
+    gen = torch.Generator().manual_seed(seed)
+    device = next(module.parameters()).device
+    out: list[Any] = []
+    for i in range(0, len(examples), batch_size):
+        chunk = examples[i:i + batch_size]
+        src, mask = pad([ex.prompt for ex in chunk])
+        src, mask = src.repeat_interleave(samples, 0).to(device), mask.repeat_interleave(samples, 0).to(device)
+        greedy = select and samples == 1
+        ids = generate(module, src, mask, max_new, temperature=0.0 if greedy else temperature, generator=gen)
+        words = [tok.decode(row.tolist()) for row in ids.cpu()]
+        for j, ex in enumerate(chunk):
+            draws = words[j * samples:(j + 1) * samples]
+            if not select:
+                out.append(draws)
+            elif greedy:
+                out.append(draws[0])
+            else:
+                task = parse_task(kind, ex.text, check_solvable=False)
+                out.append(best_of(kind, task, draws, ex.optimal_length, n_boxes))
+    return out

@@ -9,9 +9,9 @@ lengths and ``t_i`` / ``t*_i`` the model's / A*'s trace lengths,
     SWC = 1/n sum_i c_i l*_i / max(l_i, l*_i)      (Success Weighted by Cost)
     ILR = 1/n sum_i c_i t*_i / t_i                 (Improved Length Ratio of the search)
 
-where ``t*_i`` is the mean trace length of repeated non-deterministic A* runs. The metric
-functions are registered with the shared harness (``(pred, target) -> float``) so records
-carry their direction.
+where ``t*_i`` is the mean trace length of repeated non-deterministic A* runs. The metrics are
+plain NumPy functions of the per-task outcomes; their directions are registered with the
+harness in :mod:`~sciformers.planning.metrics`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-import torch
-from torch import Tensor
 
-from sciformers.evaluation.metrics import register_metric
 from sciformers.planning.envs import MazeEnv, SokobanEnv
 from sciformers.planning.maze import MOVES, Cell, Maze, in_bounds
 from sciformers.planning.sokoban import SokobanLevel, is_solved
@@ -79,7 +76,7 @@ def check_sokoban_plan(level: SokobanLevel, plan: Sequence[Cell]) -> PlanCheck:
     return PlanCheck(True)
 
 
-# -- metrics (numpy, then registered for the harness) ------------------------------------------
+# -- metrics ------------------------------------------------------------------------------------
 
 def swc(correct: np.ndarray, length: np.ndarray, optimal_length: np.ndarray) -> float:
     """Success Weighted by Cost: ``mean c_i l*_i / max(l_i, l*_i)``."""
@@ -99,43 +96,3 @@ def trace_len_ratio(trace_length: np.ndarray, reference_length: np.ndarray) -> f
     t, ts = np.asarray(trace_length, dtype=np.float64), np.asarray(reference_length, dtype=np.float64)
     keep = ~np.isnan(t)
     return float(np.mean(t[keep] / ts[keep])) if keep.any() else float("nan")
-
-
-@register_metric("pct_valid", higher_is_better=True, description="fraction of syntactically valid responses")
-def _pct_valid(pred: Tensor, target: Tensor) -> float:
-    return float(pred.double().mean())
-
-
-@register_metric("pct_correct", higher_is_better=True, description="fraction of plans that reach the goal")
-def _pct_correct(pred: Tensor, target: Tensor) -> float:
-    return float(pred.double().mean())
-
-
-@register_metric("pct_optimal", higher_is_better=True, description="fraction of correct plans as short as A*'s")
-def _pct_optimal(pred: Tensor, target: Tensor) -> float:
-    return float(pred.double().mean())
-
-
-@register_metric("swc", higher_is_better=True, description="success weighted by cost; pred (N,2)=[correct, len]")
-def _swc(pred: Tensor, target: Tensor) -> float:
-    return swc(pred[:, 0].numpy(), pred[:, 1].numpy(), target.numpy())
-
-
-@register_metric("ilr", higher_is_better=True, description="improved length ratio; pred (N,2)=[correct, trace len]")
-def _ilr(pred: Tensor, target: Tensor) -> float:
-    return ilr(pred[:, 0].numpy(), pred[:, 1].numpy(), target.numpy())
-
-
-@register_metric("trace_len_ratio", higher_is_better=False, description="mean trace length over A*'s")
-def _trace_len_ratio(pred: Tensor, target: Tensor) -> float:
-    return trace_len_ratio(pred.numpy(), target.numpy())
-
-
-@register_metric("tokens_generated", higher_is_better=False, description="mean response tokens per task")
-def _tokens_generated(pred: Tensor, target: Tensor) -> float:
-    return float(pred.double().mean())
-
-
-def as_tensor(values: Sequence[float] | np.ndarray) -> Tensor:
-    """Float64 tensor of ``values`` (for the registered metric functions)."""
-    return torch.as_tensor(np.asarray(values, dtype=np.float64))

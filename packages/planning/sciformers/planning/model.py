@@ -16,8 +16,9 @@ The same network is trained in two modes that differ only in their data: **searc
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
+import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
@@ -63,6 +64,11 @@ class Searchformer(TrainModule):
         self.head.weight = self.embed.weight  # tied input/output embedding
         nn.init.normal_(self.embed.weight, std=dim**-0.5)
 
+    @property
+    def with_trace(self) -> bool:
+        """Whether the responses hold a search trace before the plan (scored with ``ilr``)."""
+        return self.mode == "trace"
+
     def encode(self, src: Tensor, src_mask: Tensor) -> Tensor:
         """Encoder states ``(B, M, dim)`` of the prompt."""
         return self.net.encoder(self.embed(src), mask=src_mask)
@@ -91,14 +97,29 @@ class Searchformer(TrainModule):
         return F.pad(out, (0, self.max_new_tokens + 1 - out.shape[1]))
 
 
-@register_model("planning.searchformer_trace")
+#: The response each registered Searchformer is trained on (its data and its decoding budget).
+MODES: dict[str, Mode] = {"planning.searchformer_trace": "trace", "planning.searchformer_plan": "plan"}
+
+TEST_KWARGS: dict[str, Any] = {"vocab_size": 20, "dim": 16, "heads": 2, "encoder_depth": 1, "decoder_depth": 1,
+                               "mlp_ratio": 2, "max_new_tokens": 4}
+
+
+def example_batch(model: Searchformer) -> dict[str, Tensor]:
+    """Two padded prompt/response pairs that ``predict`` and ``training_step`` of a Searchformer
+    with ``vocab_size >= 13`` accept."""
+    src = torch.tensor([[1, 5, 6, 7, 2], [1, 8, 9, 2, 0]])
+    tgt = torch.tensor([[1, 10, 11, 2], [1, 12, 2, 0]])
+    return {"src": src, "src_mask": src > 0, "tgt": tgt, "tgt_mask": tgt > 0}
+
+
+@register_model("planning.searchformer_trace", test_kwargs=TEST_KWARGS, example=example_batch)
 def searchformer_trace(**kwargs) -> Searchformer:
     """Search-augmented Searchformer: trained on A* trace + plan."""
     kwargs.pop("mode", None)
     return Searchformer(mode="trace", **kwargs)
 
 
-@register_model("planning.searchformer_plan")
+@register_model("planning.searchformer_plan", test_kwargs=TEST_KWARGS, example=example_batch)
 def searchformer_plan(**kwargs) -> Searchformer:
     """Solution-only baseline of the same architecture: trained on the plan alone."""
     kwargs.pop("mode", None)

@@ -10,15 +10,12 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from sciformers.evaluation.records import RunRecord  # noqa: E402
-from sciformers.planning.maze import parse_maze  # noqa: E402
-from sciformers.planning.tokenizer import ParsedResponse  # noqa: E402
+from sciformers.evaluation.records import RunRecord
+from sciformers.planning.maze import parse_maze
+from sciformers.planning.tokenizer import ParsedResponse
 
 
 def _draw_search(ax: plt.Axes, text: str, parsed: ParsedResponse, title: str) -> None:

@@ -1,9 +1,9 @@
-"""Scoring responses of any planner, and the two non-learned peers (A* itself and a random walk).
+"""Scoring responses of any planner, and the responses of the two non-learned peers (A*, a random walk).
 
 Every planner (a trained Searchformer, A*, the random-valid-move walk) produces one response per
-test task as decoder words; :func:`score_responses` parses each, executes its plan in the
-gymnasium environment (:mod:`~sciformers.planning.evaluate`) and returns the metrics of
-Searchformer, sec. 4.1, with per-task details for plots and expert iteration.
+test task as decoder words; :func:`score_all` parses each and executes its plan in the gymnasium
+environment (:mod:`~sciformers.planning.evaluate`), and :func:`planning_metrics` turns the
+per-task outcomes into the metrics of Searchformer, sec. 4.1.
 """
 
 from __future__ import annotations
@@ -13,8 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from sciformers.evaluation.metrics import get_metric
-from sciformers.planning.evaluate import as_tensor, check_maze_plan, check_sokoban_plan
+from sciformers.planning.evaluate import check_maze_plan, check_sokoban_plan, ilr, swc, trace_len_ratio
 from sciformers.planning.data import Kind, PlanningExample, parse_task
 from sciformers.planning.maze import MOVES, Maze
 from sciformers.planning.sokoban import SokobanLevel, is_solved, make_state, step
@@ -45,43 +44,58 @@ def score_one(kind: Kind, task: Maze | SokobanLevel, words: Sequence[str], optim
     return Scored(list(words), parsed, correct, correct and len(parsed.plan) <= optimal_length, first_plan, len(words) + 1)
 
 
+def score_all(kind: Kind, examples: list[PlanningExample], responses: Sequence[Sequence[str]],
+              n_boxes: int = 0) -> list[Scored]:
+    """:func:`score_one` for every test task and its response."""
+    if len(examples) != len(responses):
+        raise ValueError(f"{len(responses)} responses for {len(examples)} tasks")
+    return [score_one(kind, parse_task(kind, ex.text, check_solvable=False), words, ex.optimal_length, n_boxes)
+            for ex, words in zip(examples, responses)]
+
+
+def planning_metrics(examples: list[PlanningExample], scored: list[Scored], with_trace: bool) -> dict[str, float]:
+    """The metrics of Searchformer, sec. 4.1, over the whole test set.
+
+    Args:
+        examples: the test tasks.
+        scored: the outcome of each task's response (:func:`score_all`).
+        with_trace: the planner emits a search trace (adds ``ilr`` and ``trace_len_ratio``).
+
+    Returns:
+        ``{pct_valid, pct_correct, pct_optimal, swc, tokens_generated[, ilr, trace_len_ratio]}``.
+    """
+    correct = np.array([s.correct for s in scored], dtype=np.float64)
+    lengths = np.array([len(s.parsed.plan) if s.correct else 0 for s in scored], dtype=np.float64)
+    metrics = {
+        "pct_valid": float(np.mean([s.parsed.valid for s in scored])),
+        "pct_correct": float(np.mean(correct)),
+        "pct_optimal": float(np.mean([s.optimal for s in scored])),
+        "swc": swc(correct, lengths, np.array([ex.optimal_length for ex in examples])),
+        "tokens_generated": float(np.mean([s.tokens for s in scored])),
+    }
+    if with_trace:
+        t_star = np.array([ex.t_star for ex in examples], dtype=np.float64)
+        t = np.array([s.trace_tokens for s in scored], dtype=np.float64)
+        metrics["ilr"] = ilr(correct, t, t_star)
+        traced = np.where([s.parsed.valid and s.trace_tokens > 0 for s in scored], t, np.nan)
+        if not np.isnan(traced).all():  # undefined (and left out) when no response has a trace
+            metrics["trace_len_ratio"] = trace_len_ratio(traced, t_star)
+    return metrics
+
+
 def score_responses(kind: Kind, examples: list[PlanningExample], responses: list[Sequence[str]],
                     with_trace: bool, n_boxes: int = 0) -> tuple[dict[str, float], list[Scored]]:
-    """Metrics over the whole test set.
+    """:func:`planning_metrics` of ``responses`` (decoded words per task), with the per-task outcomes.
 
     Args:
         kind: ``maze`` or ``sokoban``.
         examples: the test tasks.
         responses: decoded words per task.
-        with_trace: the planner emits a search trace (adds ``ilr`` and ``trace_len_ratio``).
+        with_trace: the planner emits a search trace.
         n_boxes: boxes per Sokoban state.
-
-    Returns:
-        ``({pct_valid, pct_correct, pct_optimal, swc, tokens_generated[, ilr, trace_len_ratio]}, per-task)``.
     """
-    if len(examples) != len(responses):
-        raise ValueError(f"{len(responses)} responses for {len(examples)} tasks")
-    scored = [score_one(kind, parse_task(kind, ex.text, check_solvable=False), words, ex.optimal_length, n_boxes)
-              for ex, words in zip(examples, responses)]
-    valid = as_tensor([s.parsed.valid for s in scored])
-    correct = [float(s.correct) for s in scored]
-    lengths = [len(s.parsed.plan) if s.correct else 0 for s in scored]
-    optimal_len = as_tensor([ex.optimal_length for ex in examples])
-    metrics = {
-        "pct_valid": get_metric("pct_valid")(valid, valid),
-        "pct_correct": get_metric("pct_correct")(as_tensor(correct), valid),
-        "pct_optimal": get_metric("pct_optimal")(as_tensor([s.optimal for s in scored]), valid),
-        "swc": get_metric("swc")(as_tensor(np.stack([correct, lengths], 1)), optimal_len),
-        "tokens_generated": get_metric("tokens_generated")(as_tensor([s.tokens for s in scored]), valid),
-    }
-    if with_trace:
-        t_star = as_tensor([ex.t_star for ex in examples])
-        t = [float(s.trace_tokens) for s in scored]
-        metrics["ilr"] = get_metric("ilr")(as_tensor(np.stack([correct, t], 1)), t_star)
-        traced = [tt if s.parsed.valid and s.trace_tokens > 0 else np.nan for tt, s in zip(t, scored)]
-        if not np.isnan(traced).all():  # undefined (and left out) when no response has a trace
-            metrics["trace_len_ratio"] = get_metric("trace_len_ratio")(as_tensor(traced), t_star)
-    return metrics, scored
+    scored = score_all(kind, examples, responses, n_boxes)
+    return planning_metrics(examples, scored, with_trace), scored
 
 
 def astar_responses(examples: list[PlanningExample], tok: Tokenizer) -> list[list[str]]:

@@ -1,32 +1,36 @@
 """The ``planning.maze`` and ``planning.sokoban`` tasks: Searchformer beside A* and a random walk.
 
-For every seed the task trains each pipeline model (search-augmented and solution-only
-Searchformers) with the shared Trainer on the A* sequences of the training split, decodes a
-response for every test prompt (greedy, or best-of-k sampling), executes each plan in the
-gymnasium environment and scores it (:mod:`~sciformers.planning.scoring`). Beside them run
-A* itself (the optimum and the trace-length reference) and the random-valid-move walk (the
-trivial baseline). Options in ``eval:``: the training-set-size curve (``train_sizes``) and
-Searchformer's expert iteration (Lehnert et al. 2024, sec. 3.3): sample responses for the
-training prompts, keep the shortest one whose plan is optimal (else the A* sequence), fine-tune
-the previous model on them, repeat.
+For every seed the shared runner builds each model of the pipeline: the random-valid-move walk
+(the trivial baseline), A* itself (the optimum and the trace-length reference) and the
+Searchformers (search-augmented and solution-only), trained with the shared Trainer on the A*
+sequences of the training split. Every planner answers each test prompt (a Searchformer greedily,
+or by best-of-k sampling); each plan is executed in the gymnasium environment and scored
+(:mod:`~sciformers.planning.scoring`). Training stages in ``stages:``: the training-set-size
+curve (``train_sizes``: the same model trained again on fewer sequences) and Searchformer's
+expert iteration (Lehnert et al. 2024, sec. 3.3): sample responses for the training prompts,
+keep the shortest one whose plan is optimal (else the A* sequence), fine-tune the previous
+model on them, repeat; each round is recorded as model ``<name>_ei<r>``.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
-import torch
 from pydantic import Field
 
-from sciformers.core import Config, TrainConfig, Trainer, create_model, save_model, seed_everything
+from sciformers.core import Config
 from sciformers.evaluation.context import RunContext
 from sciformers.evaluation.records import RunRecord
 from sciformers.evaluation.report import metric_bar_plot
+from sciformers.evaluation.runner import Entry, Job, Result
 from sciformers.evaluation.tasks import TaskSpec, register_task
+from sciformers.planning import metrics as _metrics  # noqa: F401  (the metrics' directions)
 from sciformers.planning.data import (
     Kind,
     PlanningData,
@@ -34,22 +38,14 @@ from sciformers.planning.data import (
     SequenceDataset,
     collate,
     load_splits,
-    pad,
     parse_task,
     sequences,
     tokenizer_for,
 )
-from sciformers.planning.decoding import generate
-from sciformers.planning.model import Searchformer, count_parameters
+from sciformers.planning.decoding import decode_responses
+from sciformers.planning.model import MODES, Searchformer, count_parameters
 from sciformers.planning.plots import maze_trace_figure, size_curve_figure
-from sciformers.planning.scoring import (
-    Scored,
-    astar_responses,
-    best_of,
-    random_responses,
-    score_one,
-    score_responses,
-)
+from sciformers.planning.scoring import Scored, planning_metrics, score_all, score_one
 from sciformers.planning.tokenizer import Tokenizer, parse_response
 
 if TYPE_CHECKING:
@@ -57,7 +53,7 @@ if TYPE_CHECKING:
 
 
 class PlanningEval(Config):
-    """The ``eval:`` section of the planning pipelines.
+    """The ``eval:`` section of the planning pipelines: decoding and the random walk's budget.
 
     Args:
         batch_size: prompts decoded together.
@@ -66,12 +62,6 @@ class PlanningEval(Config):
         temperature: sampling temperature for best-of-k and expert iteration.
         max_new_tokens: response budget (default 1.5 x the longest training response + 8).
         random_max_steps: move budget of the random walk (default ``4 size^2``).
-        train_sizes: extra training-set sizes for the %-optimal curve (``pct_optimal_n<size>``).
-        expert_iteration_rounds: Searchformer improvement rounds after training (trace models).
-        ei_prompts: training prompts sampled per round (default all).
-        ei_samples: responses sampled per prompt.
-        ei_steps: fine-tuning steps per round.
-        ei_lr: fine-tuning learning rate (paper: 7.5e-5).
     """
 
     batch_size: int = Field(default=64, ge=1)
@@ -79,6 +69,21 @@ class PlanningEval(Config):
     temperature: float = Field(default=1.0, gt=0)
     max_new_tokens: int | None = Field(default=None, ge=1)
     random_max_steps: int | None = Field(default=None, ge=1)
+
+
+class PlanningStages(Config):
+    """The ``stages:`` section: training after the main fit of each Searchformer.
+
+    Args:
+        train_sizes: extra training-set sizes for the %-optimal curve (``pct_optimal_n<size>``);
+            each trains a fresh model on the first ``size`` training sequences.
+        expert_iteration_rounds: Searchformer improvement rounds after training (trace models).
+        ei_prompts: training prompts sampled per round (default all).
+        ei_samples: responses sampled per prompt.
+        ei_steps: fine-tuning steps per round.
+        ei_lr: fine-tuning learning rate (paper: 7.5e-5).
+    """
+
     train_sizes: list[int] = Field(default_factory=list)
     expert_iteration_rounds: int = Field(default=0, ge=0)
     ei_prompts: int | None = Field(default=None, ge=1)
@@ -87,38 +92,65 @@ class PlanningEval(Config):
     ei_lr: float = Field(default=7.5e-5, gt=0)
 
 
-def decode_responses(module: Searchformer, examples: list[PlanningExample], tok: Tokenizer, kind: Kind,
-                     n_boxes: int, max_new: int, batch_size: int, samples: int = 1, temperature: float = 1.0,
-                     seed: int = 0, select: bool = True) -> list[list[list[str]]] | list[list[str]]:
-    """Decode every prompt: greedily (one draw, ``select``) or by sampling ``samples`` draws.
+@dataclass(frozen=True)
+class PlanningSplits:
+    """What :meth:`PlanningTask.prepare` returns.
 
-    With ``select`` one response per prompt is returned (the greedy one, or the best of the
-    samples: best-of-k); without it, the list of all sampled draws per prompt.
+    Attributes:
+        train, test: the tasks with their A* sequences.
+        tokenizer: ids <-> words of this task family.
+        n_boxes: boxes per Sokoban state.
+        random_max_steps: the random walk's move budget.
+        max_new_tokens: the response budget of a Searchformer of each mode.
     """
-    gen = torch.Generator().manual_seed(seed)
-    device = next(module.parameters()).device
-    out: list[Any] = []
-    for i in range(0, len(examples), batch_size):
-        chunk = examples[i:i + batch_size]
-        src, mask = pad([ex.prompt for ex in chunk])
-        src, mask = src.repeat_interleave(samples, 0).to(device), mask.repeat_interleave(samples, 0).to(device)
-        greedy = select and samples == 1
-        ids = generate(module, src, mask, max_new, temperature=0.0 if greedy else temperature, generator=gen)
-        words = [tok.decode(row.tolist()) for row in ids.cpu()]
-        for j, ex in enumerate(chunk):
-            draws = words[j * samples:(j + 1) * samples]
-            if not select:
-                out.append(draws)
-            elif greedy:
-                out.append(draws[0])
-            else:
-                task = parse_task(kind, ex.text, check_solvable=False)
-                out.append(best_of(kind, task, draws, ex.optimal_length, n_boxes))
-    return out
+
+    train: list[PlanningExample]
+    test: list[PlanningExample]
+    tokenizer: Tokenizer
+    n_boxes: int
+    random_max_steps: int
+    max_new_tokens: dict[str, int]
+
+
+@dataclass
+class Round:
+    """One expert-iteration round: the fine-tuned model, its time (sampling + training) and its
+    training responses' length over A*'s."""
+
+    module: Searchformer
+    fit_s: float
+    train_len_ratio: float
+
+
+@dataclass
+class Trained:
+    """The models of one Searchformer job: the main fit, the size curve's fits and the rounds."""
+
+    module: Searchformer
+    curve: dict[int, Searchformer] = field(default_factory=dict)
+    rounds: list[Round] = field(default_factory=list)
+
+
+@dataclass
+class Outcome:
+    """One planner's scored responses to the test tasks and the time they took."""
+
+    scored: list[Scored]
+    with_trace: bool
+    eval_s: float
+
+
+@dataclass
+class Predictions:
+    """The outcomes of one job: its model's, the size curve's (by training-set size) and the rounds'."""
+
+    main: Outcome
+    curve: dict[int, Outcome] = field(default_factory=dict)
+    rounds: list[tuple[Round, Outcome]] = field(default_factory=list)
 
 
 class PlanningTask(TaskSpec):
-    """Shared run loop of the maze and Sokoban tasks."""
+    """The maze and Sokoban tasks: planners answer test prompts; plans are executed and scored."""
 
     kind: ClassVar[Kind]
     domain = "planning"
@@ -126,123 +158,141 @@ class PlanningTask(TaskSpec):
     metrics = ("pct_optimal", "pct_correct", "pct_valid", "swc", "ilr", "trace_len_ratio", "tokens_generated")
     baseline = "random_valid"
     data_schema = PlanningData
+    eval_schema = PlanningEval
+    stages_schema = PlanningStages
+    collate = staticmethod(collate)
 
-    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
-        data: PlanningData = ctx.data  # type: ignore[assignment]
-        ev = PlanningEval.parse(ctx.pipeline.eval, where="eval")
+    def prepare(self, ctx: RunContext) -> PlanningSplits:
+        data, ev = ctx.data, ctx.eval
+        assert isinstance(data, PlanningData) and isinstance(ev, PlanningEval)
         train, test, folder = load_splits(self.kind, data)
         ctx.say(f"{self.name}: {len(train)} train / {len(test)} test tasks ({folder})")
-        tok = tokenizer_for(self.kind, data)
-        peers = {
-            "astar": lambda seed: (astar_responses(test, tok), True),
-            "random_valid": lambda seed: (random_responses(self.kind, test, seed, ev.random_max_steps or 4 * data.size**2), False),
-        }
-        for name, respond in peers.items():
-            for seed in ctx.seeds:
-                if ctx.is_done(self.name, name, seed):
-                    continue
-                t0 = time.perf_counter()
-                responses, with_trace = respond(seed)
-                metrics, scored = score_responses(self.kind, test, responses, with_trace, data.n_boxes)
-                eval_s = time.perf_counter() - t0
-                self._save_responses(ctx, name, seed, test, scored)
-                yield ctx.record(task=self, model=name, seed=seed, n_params=0, metrics=metrics, eval_s=eval_s,
-                                 infer_ms_per_sample=1000 * eval_s / len(test))
-        for name, entry in ctx.models.items():
-            for seed in ctx.seeds:
-                if not ctx.is_done(self.name, name, seed):
-                    yield from self._run_model(ctx, ev, name, entry.model, {**ctx.model_defaults, **entry.kwargs},
-                                               seed, train, test, tok)
+        longest = {"trace": max(len(ex.trace_response) for ex in train),
+                   "plan": max(len(ex.plan_response) for ex in train)}
+        return PlanningSplits(train, test, tokenizer_for(self.kind, data), data.n_boxes,
+                              ev.random_max_steps or 4 * data.size**2,
+                              {mode: ev.max_new_tokens or int(1.5 * n) + 8 for mode, n in longest.items()})
 
-    # -- one model ------------------------------------------------------------------------
+    def model_kwargs(self, prepared: PlanningSplits, entry: Entry) -> dict[str, Any]:
+        """The tokenizer's size for a Searchformer (and its mode's response budget), the task
+        family for the peers."""
+        tok = prepared.tokenizer
+        if entry.kind == "trainable":
+            return {"vocab_size": len(tok), "max_new_tokens": prepared.max_new_tokens[MODES[entry.model]]}
+        if entry.model == "astar":
+            return {"size": tok.size, "max_cost": tok.max_cost}
+        return {"kind": self.kind, "max_steps": prepared.random_max_steps}
 
-    def _fit(self, ctx: RunContext, cfg: TrainConfig, module: Searchformer, dataset: SequenceDataset,
-             run_dir: Path, seed: int) -> float:
-        seed_everything(seed)
-        trainer = Trainer(cfg, run_dir=run_dir, device=ctx.device, seed=seed, quiet=ctx.quiet)
-        return trainer.fit(module, dataset, collate_fn=collate).fit_s
+    def build(self, job: Job, prepared: PlanningSplits) -> Any:
+        """The job's planner; a Searchformer inside a :class:`Trained` that its stages fill."""
+        if job.entry.kind == "trainable":
+            return Trained(job.build())
+        return job.build(seed=job.seed) if job.entry.model == self.baseline else job.build()  # the walk's seed
 
-    def _evaluate(self, module: Searchformer, test: list[PlanningExample], tok: Tokenizer, ev: PlanningEval,
-                  data: PlanningData, max_new: int, seed: int) -> tuple[dict[str, float], list[Any], float]:
-        t0 = time.perf_counter()
-        responses = decode_responses(module, test, tok, self.kind, data.n_boxes, max_new, ev.batch_size,
-                                     ev.best_of, ev.temperature, seed)
-        metrics, scored = score_responses(self.kind, test, responses, module.mode == "trace", data.n_boxes)
-        return metrics, scored, time.perf_counter() - t0
+    def fit_inputs(self, prepared: PlanningSplits) -> tuple[Any, ...]:
+        return (prepared.train,)
 
-    def _run_model(self, ctx: RunContext, ev: PlanningEval, name: str, model_name: str, kwargs: dict[str, Any],
-                   seed: int, train: list[PlanningExample], test: list[PlanningExample],
-                   tok: Tokenizer) -> Iterator[RunRecord]:
-        data: PlanningData = ctx.data  # type: ignore[assignment]
-        seed_everything(seed)
-        module: Searchformer = create_model(model_name, vocab_size=len(tok), **kwargs)
-        key = "trace_response" if module.mode == "trace" else "plan_response"
-        max_new = ev.max_new_tokens or int(1.5 * max(len(getattr(ex, key)) for ex in train)) + 8
-        module.max_new_tokens = max_new
-        run_dir = ctx.out_dir / "checkpoints" / name / f"seed{seed}"
-        ctx.say(f"{self.name}: training {name} (seed {seed}, {module.mode} mode, {len(train)} sequences)")
-        fit_s = self._fit(ctx, ctx.train, module, sequences(train, module.mode), run_dir, seed)
-        metrics, scored, eval_s = self._evaluate(module, test, tok, ev, data, max_new, seed)
-        save_model(run_dir / "final", module, {"model": model_name, "kwargs": {**kwargs, "vocab_size": len(tok),
-                   "max_new_tokens": max_new}, "kind": self.kind, "size": data.size, "max_cost": tok.max_cost,
-                   "n_boxes": data.n_boxes})
-        self._save_responses(ctx, name, seed, test, scored)
-        extra: dict[str, bool] = {}
-        for size in sorted(s for s in ev.train_sizes if s < len(train)):
-            ctx.say(f"{self.name}: training {name} on {size} sequences (size curve)")
-            seed_everything(seed)
-            small: Searchformer = create_model(model_name, vocab_size=len(tok), **kwargs)
-            self._fit(ctx, ctx.train, small, sequences(train[:size], small.mode), run_dir.parent / f"seed{seed}_n{size}", seed)
-            metrics[f"pct_optimal_n{size}"] = self._evaluate(small, test, tok, ev, data, max_new, seed)[0]["pct_optimal"]
-            extra[f"pct_optimal_n{size}"] = True
-        if ev.train_sizes:
-            metrics[f"pct_optimal_n{len(train)}"] = metrics["pct_optimal"]
-            extra[f"pct_optimal_n{len(train)}"] = True
-        yield ctx.record(task=self, model=name, seed=seed, n_params=count_parameters(module), metrics=metrics,
-                         fit_s=fit_s, eval_s=eval_s, infer_ms_per_sample=1000 * eval_s / len(test),
-                         higher_is_better=extra)
+    def fit(self, job: Job, model: Any, prepared: PlanningSplits) -> None:
+        """The main fit on the training sequences, the size curve's smaller fits and expert iteration."""
+        if not isinstance(model, Trained):
+            return super().fit(job, model, prepared)
+        stages: PlanningStages = job.ctx.stages  # type: ignore[assignment]
+        module, train = model.module, prepared.train
+        job.fit(module, sequences(train, module.mode), collate=collate)
+        for size in sorted(s for s in stages.train_sizes if s < len(train)):
+            small: Searchformer = job.build()
+            job.fit(small, sequences(train[:size], small.mode), stage=f"n{size}", collate=collate)
+            model.curve[size] = small
         if module.mode == "trace":
-            yield from self._expert_iteration(ctx, ev, name, module, seed, train, test, tok, max_new)
+            self._expert_iteration(job, model, prepared, stages)
 
-    def _expert_iteration(self, ctx: RunContext, ev: PlanningEval, name: str, module: Searchformer, seed: int,
-                          train: list[PlanningExample], test: list[PlanningExample], tok: Tokenizer,
-                          max_new: int) -> Iterator[RunRecord]:
-        """Searchformer rounds: shortest optimal sampled responses replace A*'s, then fine-tune."""
-        data: PlanningData = ctx.data  # type: ignore[assignment]
-        prompts = train[: ev.ei_prompts] if ev.ei_prompts else train
-        cfg = ctx.train.model_copy(update={"steps": ev.ei_steps, "epochs": None, "lr": ev.ei_lr})
-        for r in range(1, ev.expert_iteration_rounds + 1):
-            label = f"{name}_ei{r}"
-            ctx.say(f"{self.name}: expert iteration {r} for {name} (seed {seed}): sampling {len(prompts)} prompts")
+    def _expert_iteration(self, job: Job, model: Trained, prepared: PlanningSplits, stages: PlanningStages) -> None:
+        """Searchformer rounds: shortest optimal sampled responses replace A*'s, then fine-tune a
+        copy of the previous round's model (the main model is kept for its own record)."""
+        ev: PlanningEval = job.ctx.eval  # type: ignore[assignment]
+        tok, n_boxes = prepared.tokenizer, prepared.n_boxes
+        prompts = prepared.train[: stages.ei_prompts] if stages.ei_prompts else prepared.train
+        config = job.train_config(steps=stages.ei_steps, epochs=None, lr=stages.ei_lr)
+        current = model.module
+        for r in range(1, stages.expert_iteration_rounds + 1):
+            job.say(f"expert iteration {r} for {job.name} (seed {job.seed}): sampling {len(prompts)} prompts")
             t0 = time.perf_counter()
-            draws = decode_responses(module, prompts, tok, self.kind, data.n_boxes, max_new, ev.batch_size,
-                                     ev.ei_samples, ev.temperature, seed + 1000 * r, select=False)
+            draws = decode_responses(current, prompts, tok, self.kind, n_boxes, current.max_new_tokens,
+                                     ev.batch_size, stages.ei_samples, ev.temperature, job.seed + 1000 * r,
+                                     select=False)
             pairs = []
             for ex, cands in zip(prompts, draws):
                 task = parse_task(self.kind, ex.text, check_solvable=False)
                 best = ex.trace_response
                 for words in cands:  # type: ignore[union-attr]
-                    s = score_one(self.kind, task, words, ex.optimal_length, data.n_boxes)
+                    s = score_one(self.kind, task, words, ex.optimal_length, n_boxes)
                     ids = tok.encode(words)
                     if s.optimal and len(ids) < len(best):
                         best = ids
                 pairs.append((ex.prompt, best))
-            fit_s = time.perf_counter() - t0
-            fit_s += self._fit(ctx, cfg, module, SequenceDataset(pairs), ctx.out_dir / "checkpoints" / label / f"seed{seed}", seed)
-            metrics, scored, eval_s = self._evaluate(module, test, tok, ev, data, max_new, seed)
-            self._save_responses(ctx, label, seed, test, scored)
-            metrics["ei_train_len_ratio"] = float(np.mean([len(b) / len(ex.trace_response) for ex, (_, b) in zip(prompts, pairs)]))
-            yield ctx.record(task=self, model=label, seed=seed, n_params=count_parameters(module), metrics=metrics,
-                             fit_s=fit_s, eval_s=eval_s, infer_ms_per_sample=1000 * eval_s / len(test),
-                             higher_is_better={"ei_train_len_ratio": False})
+            sample_s = time.perf_counter() - t0
+            current = copy.deepcopy(current)
+            fit = job.fit(current, SequenceDataset(pairs), stage=f"ei{r}", config=config, collate=collate)
+            ratio = float(np.mean([len(b) / len(ex.trace_response) for ex, (_, b) in zip(prompts, pairs)]))
+            model.rounds.append(Round(current, sample_s + fit.fit_s, ratio))
 
-    def _save_responses(self, ctx: RunContext, name: str, seed: int, test: list[PlanningExample],
-                        scored: list[Scored]) -> None:
-        """``predictions/<task>/<name>_seed<seed>.json``: every test task with the planner's response
-        (words joined by spaces) and whether it is valid, correct and optimal."""
-        rows = [{"task": ex.text, "response": " ".join(s.words), "valid": s.parsed.valid, "correct": s.correct,
-                 "optimal": s.optimal} for ex, s in zip(test, scored)]
-        self.write_predictions(ctx.out_dir, f"{name}_seed{seed}.json", {"model": name, "seed": seed, "responses": rows})
+    def predict(self, job: Job, model: Any, prepared: PlanningSplits) -> Predictions:
+        """Every planner's responses to the test tasks, executed and scored per task."""
+        if not isinstance(model, Trained):
+            t0 = time.perf_counter()
+            scored = score_all(self.kind, prepared.test, model.predict(prepared.test), prepared.n_boxes)
+            return Predictions(Outcome(scored, model.with_trace, time.perf_counter() - t0))
+        return Predictions(self._decode(job, model.module, prepared),
+                           {size: self._decode(job, small, prepared) for size, small in model.curve.items()},
+                           [(r, self._decode(job, r.module, prepared)) for r in model.rounds])
+
+    def _decode(self, job: Job, module: Searchformer, prepared: PlanningSplits) -> Outcome:
+        ev: PlanningEval = job.ctx.eval  # type: ignore[assignment]
+        t0 = time.perf_counter()
+        responses = decode_responses(module, prepared.test, prepared.tokenizer, self.kind, prepared.n_boxes,
+                                     module.max_new_tokens, ev.batch_size, ev.best_of, ev.temperature, job.seed)
+        scored = score_all(self.kind, prepared.test, responses, prepared.n_boxes)  # type: ignore[arg-type]
+        return Outcome(scored, module.with_trace, time.perf_counter() - t0)
+
+    def save(self, job: Job, model: Any) -> None:
+        """The main Searchformer with what ``sciformers predict planning`` needs to rebuild its tokenizer."""
+        if isinstance(model, Trained):
+            data: PlanningData = job.ctx.data  # type: ignore[assignment]
+            job.save(model.module, {"kind": self.kind, "size": data.size,
+                                    "max_cost": tokenizer_for(self.kind, data).max_cost, "n_boxes": data.n_boxes})
+
+    def count_params(self, model: Any) -> int:
+        return count_parameters(model.module) if isinstance(model, Trained) else super().count_params(model)
+
+    def score(self, job: Job, prepared: PlanningSplits, predictions: Predictions) -> list[Result]:
+        """The job's record (with ``pct_optimal_n<size>`` of the size curve) and one per round."""
+        test, n = prepared.test, len(prepared.test)
+        main = predictions.main
+        metrics = planning_metrics(test, main.scored, main.with_trace)
+        for size, outcome in predictions.curve.items():
+            metrics[f"pct_optimal_n{size}"] = planning_metrics(test, outcome.scored, outcome.with_trace)["pct_optimal"]
+        stages: PlanningStages = job.ctx.stages  # type: ignore[assignment]
+        if job.entry.kind == "trainable" and stages.train_sizes:
+            metrics[f"pct_optimal_n{len(prepared.train)}"] = metrics["pct_optimal"]
+        fit = job.fits.get("")
+        results = [Result(metrics, n, fit_s=fit.fit_s if fit is not None else None, eval_s=main.eval_s)]
+        for r, (rnd, outcome) in enumerate(predictions.rounds, 1):
+            results.append(Result({**planning_metrics(test, outcome.scored, outcome.with_trace),
+                                   "ei_train_len_ratio": rnd.train_len_ratio}, n, model=f"{job.name}_ei{r}",
+                                  fit_s=rnd.fit_s, eval_s=outcome.eval_s))
+        return results
+
+    def artifacts(self, job: Job, prepared: PlanningSplits, predictions: Predictions) -> dict[str, dict[str, Any]]:
+        """``<model>_seed<seed>.json`` for the job's planner and each expert-iteration round: every
+        test task with the response (words joined by spaces) and whether it is valid, correct and
+        optimal."""
+        named = [(job.name, predictions.main)] + [(f"{job.name}_ei{r}", outcome)
+                                                   for r, (_, outcome) in enumerate(predictions.rounds, 1)]
+        return {f"{name}_seed{job.seed}.json": {
+            "model": name, "seed": job.seed,
+            "responses": [{"task": ex.text, "response": " ".join(s.words), "valid": s.parsed.valid,
+                           "correct": s.correct, "optimal": s.optimal} for ex, s in zip(prepared.test, outcome.scored)]}
+            for name, outcome in named}
 
     # -- report ----------------------------------------------------------------------------
 
