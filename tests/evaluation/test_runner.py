@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.utils.data import TensorDataset
 
-from sciformers.core import Config, TrainConfig, register_model
+from sciformers.core import TrainConfig, register_model
 from sciformers.evaluation import Job, ModelEntry, NoSection, PipelineConfig, Result, RunContext, TaskSpec, run_task
 from sciformers.evaluation.records import PeakMemory
 

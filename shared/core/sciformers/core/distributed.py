@@ -21,15 +21,13 @@ in 2025, pytorch#149869; ``fully_shard`` + gloo has segfaulted, pytorch#132471).
 
 from __future__ import annotations
 
-import math
 import os
-from typing import Any, Iterator
+from typing import Any
 
 import torch
 import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import Sampler
 
 from sciformers.core.device import resolve_device
 

@@ -8,6 +8,9 @@ from sciformers.evaluation.context import ModelEntry, PipelineConfig, RunContext
 from sciformers.evaluation.datasets import (
     DatasetEntry,
     get_dataset,
+    PredictRequest,
+    PredictResult,
+    Predictor,
     get_predictor,
     list_datasets,
     register_dataset,

@@ -5,20 +5,21 @@
     sciformers run quickstart                  # every pipeline's smoke preset, one combined report
     sciformers report DIR... [--out DIR]
     sciformers data DATASET [--set k=v ...]
-    sciformers predict DOMAIN --checkpoint CKPT INPUT...
+    sciformers predict DOMAIN --checkpoint CKPT [--out DIR] [--option k=v ...] [--skip-invalid] INPUT...
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import torch
 
 from sciformers.attention import get_attention_spec, list_attention
-from sciformers.core import ConfigError, apply_overrides, list_models
-from sciformers.evaluation.datasets import get_dataset, get_predictor, list_datasets
+from sciformers.core import ConfigError, apply_overrides, domain_names, list_models
+from sciformers.evaluation.datasets import PredictRequest, get_dataset, get_predictor, list_datasets
 from sciformers.evaluation.pipeline import DEFAULT_PRESET, list_pipelines, run_pipeline, run_quickstart
 from sciformers.evaluation.records import read_records
 from sciformers.evaluation.report import write_report
@@ -55,10 +56,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", nargs="?", help="dataset name; omit to list them")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
 
-    p = sub.add_parser("predict", help="predict with a checkpoint on input files")
-    p.add_argument("domain")
-    p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("inputs", nargs="+")
+    p = sub.add_parser("predict", add_help=False, help="predict with a checkpoint on input files (writes only under --out)")
+    p.add_argument("domain", nargs="?", help="the domain whose predictor to use ('sciformers predict --help' lists them)")
+    p.add_argument("-h", "--help", action="store_true", help="this help, or a domain's inputs and options")
+    p.add_argument("--checkpoint", type=Path)
+    p.add_argument("--out", type=Path, help="folder for every file written (default predictions/<domain>/<timestamp>)")
+    p.add_argument("--option", dest="options", action="append", default=[], metavar="KEY=VALUE",
+                   help="a domain option (see 'sciformers predict DOMAIN --help')")
+    p.add_argument("--skip-invalid", action="store_true", help="report bad inputs and go on with the rest")
+    p.add_argument("inputs", nargs="*")
     return parser
 
 
@@ -116,9 +122,63 @@ def _data(args: argparse.Namespace) -> None:
         print(path)
 
 
+def _predict_help(domain: str | None) -> None:
+    if domain is None:
+        print("usage: sciformers predict DOMAIN --checkpoint CKPT [--out DIR] [--option KEY=VALUE ...] "
+              "[--skip-invalid] INPUT ...\n\nEvery file goes under --out (default predictions/<domain>/<timestamp>); "
+              "inputs are never written to.\n\ndomains (sciformers predict DOMAIN --help for its inputs and options):")
+        for name in domain_names() + ["attention"]:
+            print(f"  {name}")
+        return
+    predictor = get_predictor(domain)
+    print(f"sciformers predict {domain} --checkpoint CKPT [--out DIR] [--option KEY=VALUE ...] [--skip-invalid] INPUT ...")
+    print(f"\ninputs: {predictor.inputs}")
+    if predictor.options:
+        print("\noptions (--option KEY=VALUE):")
+        for key, meaning in predictor.options.items():
+            print(f"  {key:14s} {meaning}")
+
+
+def _predict(args: argparse.Namespace) -> int:
+    """``sciformers predict``: every file under ``--out``; bad inputs skipped or fatal; exit 1 if none succeeded."""
+    if args.help or args.domain is None:
+        _predict_help(args.domain)
+        return 0
+    if args.checkpoint is None or not args.inputs:
+        raise ConfigError(f"predict {args.domain}: needs --checkpoint CKPT and at least one INPUT "
+                          f"(see 'sciformers predict {args.domain} --help')")
+    predictor = get_predictor(args.domain)
+    options = {}
+    for item in args.options:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--option {item!r}: expected KEY=VALUE")
+        if predictor.options and key not in predictor.options:
+            raise ConfigError(f"--option {key}: unknown for {args.domain}; it takes {', '.join(predictor.options)}")
+        options[key] = value
+    out = (args.out or Path("predictions") / args.domain / datetime.now().strftime("%Y%m%d-%H%M%S")).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    result = predictor.run(PredictRequest(args.checkpoint, list(args.inputs), out, options, args.skip_invalid))
+    outside = [p for p in result.written if not Path(p).resolve().is_relative_to(out)]
+    if outside:
+        raise RuntimeError(f"predict {args.domain} wrote outside --out {out}: {', '.join(map(str, outside))}")
+    for line in result.lines:
+        print(line)
+    for item, reason in result.skipped:
+        print(f"sciformers: skipped {item}: {reason}", file=sys.stderr)
+    print(f"sciformers: {len(result.written)} file(s) under {out}", file=sys.stderr)
+    return 1 if result.skipped and not result.lines else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sciformers`` console script; returns the exit code."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "predict":  # inputs may follow options: argparse leaves those for us
+        args.inputs += [e for e in extra if not e.startswith("-")]
+        extra = [e for e in extra if e.startswith("-")]
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     try:
         if args.command == "list":
             _list(args.what)
@@ -129,8 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "data":
             _data(args)
         elif args.command == "predict":
-            for line in get_predictor(args.domain)(args.checkpoint, args.inputs):
-                print(line)
+            return _predict(args)
     except (ConfigError, KeyError, FileNotFoundError, ValueError) as err:
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"sciformers: error: {message}", file=sys.stderr)

@@ -1,8 +1,8 @@
 """The resolved pipeline config and the context a task runs in.
 
 A pipeline YAML has ``name, description, task, data, model_defaults, models, train, eval,
-stages, presets``. ``model_defaults`` are merged under the kwargs of every pipeline model (never
-the task's baseline). The chosen preset is merged over the base, ``--set`` overrides over that, and the
+stages, presets``. ``model_defaults`` are merged under the kwargs of every trainable pipeline
+model (never an estimator's, never the task's baseline). The chosen preset is merged over the base, ``--set`` overrides over that, and the
 result is validated: unknown keys anywhere are errors naming the key.
 """
 

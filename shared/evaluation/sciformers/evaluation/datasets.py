@@ -2,11 +2,16 @@
 
 A domain registers how to generate (or import) each of its datasets into the cache, and one
 predictor that reads the domain's input files and prints one prediction per input.
+
+The predict contract: a predictor receives a :class:`PredictRequest` and writes files only
+under ``request.out_dir`` (never beside the user's inputs; the CLI checks it). It validates
+every input before writing anything for it; with ``skip_invalid`` a bad input is reported in
+:attr:`PredictResult.skipped` (input and reason) and the rest of the batch goes on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -31,8 +36,51 @@ class DatasetEntry:
     description: str
 
 
-# A predictor gets (checkpoint dir, inputs) and returns one printable line per input.
-Predictor = Callable[[Path, list[str]], list[str]]
+@dataclass(frozen=True)
+class PredictRequest:
+    """What ``sciformers predict DOMAIN`` asks of a domain's predictor.
+
+    Args:
+        checkpoint: the checkpoint folder (safetensors + JSON).
+        inputs: files or folders named on the command line.
+        out_dir: the only folder the predictor may write to (created by the CLI).
+        options: domain options from ``--option KEY=VALUE`` (e.g. ``steps=8``), as strings.
+        skip_invalid: report a bad input and go on with the rest, instead of stopping.
+    """
+
+    checkpoint: Path
+    inputs: list[str]
+    out_dir: Path
+    options: dict[str, str] = field(default_factory=dict)
+    skip_invalid: bool = False
+
+    def option(self, key: str, default: str | None = None) -> str | None:
+        """The value of ``--option key=...`` (``default`` when absent)."""
+        return self.options.get(key, default)
+
+
+@dataclass
+class PredictResult:
+    """What a predictor did: lines to print, files it wrote (under ``out_dir``), inputs it skipped."""
+
+    lines: list[str] = field(default_factory=list)
+    written: list[Path] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Predictor:
+    """A domain's predictor and its help text.
+
+    Args:
+        run: ``run(request) -> PredictResult``.
+        inputs: what an input is (``CIF/POSCAR files or folders of them``).
+        options: option name -> its meaning and default, for ``sciformers predict DOMAIN --help``.
+    """
+
+    run: Callable[[PredictRequest], PredictResult]
+    inputs: str
+    options: dict[str, str] = field(default_factory=dict)
 
 _DATASETS: dict[str, DatasetEntry] = {}
 _PREDICTORS: dict[str, Predictor] = {}
@@ -63,6 +111,8 @@ def get_dataset(name: str) -> DatasetEntry:
 
 def register_predictor(domain: str, predictor: Predictor) -> Predictor:
     """Add the predictor behind ``sciformers predict DOMAIN``."""
+    if not isinstance(predictor, Predictor):
+        raise TypeError(f"register_predictor({domain!r}): expected a Predictor, got {type(predictor).__name__}")
     if domain in _PREDICTORS:
         raise ValueError(f"a predictor for {domain!r} is already registered")
     _PREDICTORS[domain] = predictor
@@ -97,6 +147,12 @@ def input_files(inputs: list[str], suffixes: Sequence[str], what: str, skip: Cal
     if not files:
         raise ValueError(f"no {what} found ({', '.join(suffixes)}) in {', '.join(inputs)}")
     return files
+
+
+def list_predictors() -> list[str]:
+    """Domains with a registered predictor (importing every domain's task modules)."""
+    import_all_tasks()
+    return sorted(_PREDICTORS)
 
 
 def get_predictor(domain: str) -> Predictor:

@@ -192,10 +192,13 @@ class Job:
 
 
 def pipeline_entries(task: TaskSpec, ctx: RunContext) -> list[Entry]:
-    """The task's baseline, then every pipeline model (``model_defaults`` under each one's kwargs)."""
+    """The task's baseline, then every pipeline model; ``model_defaults`` go under the kwargs of
+    each trainable one (the shared architecture of the neural models, never an estimator's)."""
     entries = [Entry(task.baseline, task.baseline, {}, get_model_spec(task.baseline).kind, baseline=True)]
     for name, e in ctx.models.items():
-        entries.append(Entry(name, e.model, {**ctx.model_defaults, **e.kwargs}, get_model_spec(e.model).kind))
+        kind = get_model_spec(e.model).kind
+        defaults = ctx.model_defaults if kind == "trainable" else {}
+        entries.append(Entry(name, e.model, {**defaults, **e.kwargs}, kind))
     return entries
 
 
