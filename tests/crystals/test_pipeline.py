@@ -42,18 +42,28 @@ def test_smoke_pipeline_writes_records_report_plots_and_a_usable_checkpoint(tmp_
     assert {p.name for p in (out / "plots").iterdir()} >= {"crystals_emt_eform_parity.png", "crystals_emt_eform_curves.png"}
     preds = json.loads((out / "predictions" / "crystals.emt_eform" / "crystals.icomformer_seed0.json").read_text())
     assert len(preds["y_true"]) == len(preds["y_pred"]) == 4 and preds["history"]
-    # the run's checkpoint predicts CIF files through the CLI, one line per structure
-    s = random_structure(0)
-    s.to(filename=str(tmp_path / "new.cif"))
-    assert main(["predict", "crystals", "--checkpoint", str(out / "checkpoints/crystals.icomformer/seed0/final"),
-                 str(tmp_path / "new.cif")]) == 0
+    # the run's checkpoint predicts CIF files through the CLI, one line per structure, a CSV under --out only
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    random_structure(0).to(filename=str(inputs / "new.cif"))
+    ckpt = str(out / "checkpoints/crystals.icomformer/seed0/final")
+    assert main(["predict", "crystals", "--checkpoint", ckpt, "--out", str(tmp_path / "pred"), str(inputs)]) == 0
     line = capsys.readouterr().out.strip().splitlines()[-1]
     value, name = line.split("\t")
     assert name.endswith("new.cif") and np.isfinite(float(value))
-    (tmp_path / "bad.cif").write_text("not a cif")
-    assert main(["predict", "crystals", "--checkpoint", str(out / "checkpoints/crystals.icomformer/seed0/final"),
-                 str(tmp_path / "bad.cif")]) == 2
+    assert sorted(p.name for p in inputs.iterdir()) == ["new.cif"]
+    rows = (tmp_path / "pred" / "predictions.csv").read_text().splitlines()
+    assert rows[0] == "file,prediction" and rows[1].startswith(str(inputs / "new.cif") + ",")
+    (inputs / "bad.cif").write_text("not a cif")
+    assert main(["predict", "crystals", "--checkpoint", ckpt, "--out", str(tmp_path / "p2"), str(inputs)]) == 2
     assert "bad.cif: malformed CIF" in capsys.readouterr().err
+    # --skip-invalid: the bad file is reported, the rest predicted; nothing valid at all exits 1
+    assert main(["predict", "crystals", "--checkpoint", ckpt, "--out", str(tmp_path / "p3"), "--skip-invalid",
+                 str(inputs)]) == 0
+    captured = capsys.readouterr()
+    assert "skipped " in captured.err and "bad.cif" in captured.err and "new.cif" in captured.out
+    assert main(["predict", "crystals", "--checkpoint", ckpt, "--out", str(tmp_path / "p4"), "--skip-invalid",
+                 str(inputs / "bad.cif")]) == 1
 
 
 def test_quick_start_trains_on_a_folder_of_cifs_and_predicts_a_new_one(tmp_path):

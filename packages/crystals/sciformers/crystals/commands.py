@@ -3,8 +3,9 @@
 - ``sciformers data crystals.emt_eform [--set n_structures=500]`` generates the EMT alloys
   into the cache; ``crystals.dcdft`` and ``crystals.li_o`` convert the real DFT files that ASE
   and m3gnet ship into the same Matbench-style ``json.gz`` layout. Each prints the file path.
-- ``sciformers predict crystals --checkpoint CKPT FILE.cif POSCAR folder/ ...`` prints one line
-  per structure: the prediction in the target's units, a tab, and the file name.
+- ``sciformers predict crystals --checkpoint CKPT [--out DIR] [--skip-invalid] FILE.cif POSCAR folder/ ...``
+  prints one line per structure (the prediction in the target's units, a tab, the file name)
+  and writes them to ``DIR/predictions.csv``; nothing is written beside the inputs.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ from sciformers.core import Config, cache_dir
 from sciformers.crystals import io, realdata
 from sciformers.crystals.base import CrystalModel
 from sciformers.crystals.task import EMTData, emt_file
-from sciformers.evaluation.datasets import DatasetEntry, register_dataset, register_predictor
+from sciformers.evaluation.datasets import (
+    DatasetEntry,
+    PredictRequest,
+    PredictResult,
+    Predictor,
+    register_dataset,
+    register_predictor,
+)
 
 
 class DcdftData(Config):
@@ -65,16 +73,33 @@ register_dataset(DatasetEntry("crystals.li_o", LiOData, _build_li_o,
                               "47 Materials Project Li-O structures with DFT energies (m3gnet's test file, read in place)"))
 
 
-def predict_crystals(checkpoint: Path, inputs: list[str]) -> list[str]:
-    """One ``value<TAB>file`` line per structure in ``inputs`` (CIF/POSCAR files or folders).
+def predict_crystals(request: PredictRequest) -> PredictResult:
+    """One ``value<TAB>file`` line per structure of ``request.inputs`` (CIF/POSCAR files or folders),
+    and ``predictions.csv`` (``file,prediction``) under ``request.out_dir``.
 
     Raises:
-        StructureError: a malformed or invalid file, named in the message.
+        StructureError: a malformed or invalid file, named in the message (unless ``skip_invalid``).
     """
-    model = CrystalModel.from_checkpoint(checkpoint)
-    data = io.read_structures(inputs)
-    values = model.predict(data.structures)
-    return [f"{value:.6g}\t{name}" for value, name in zip(values, data.names)]
+    model = CrystalModel.from_checkpoint(request.checkpoint)
+    result = PredictResult()
+    structures, names = [], []
+    for path in io.collect_structure_files(request.inputs):
+        try:
+            structures.append(io.validate_structure(io.read_structure(path), str(path)))
+            names.append(str(path))
+        except (io.StructureError, FileNotFoundError) as err:
+            if not request.skip_invalid:
+                raise
+            result.skipped.append((str(path), str(err)))
+    if not structures:
+        return result
+    values = model.predict(structures)
+    table = request.out_dir / "predictions.csv"
+    table.write_text("file,prediction\n" + "".join(f"{name},{value:.8g}\n" for name, value in zip(names, values)))
+    result.lines = [f"{value:.6g}\t{name}" for value, name in zip(values, names)]
+    result.written.append(table)
+    return result
 
 
-register_predictor("crystals", predict_crystals)
+register_predictor("crystals", Predictor(predict_crystals, "CIF or POSCAR files, or folders of them (*.cif, POSCAR*, "
+                                         "CONTCAR*, *.vasp); predictions in the training targets' units"))

@@ -122,7 +122,8 @@ def read_structure(path: str | Path) -> Structure:
     return validate_structure(structure, str(path))
 
 
-def _collect(paths: Iterable[str | Path]) -> list[Path]:
+def collect_structure_files(paths: Iterable[str | Path]) -> list[Path]:
+    """The structure files named in ``paths``: files as given, folders' CIF/POSCAR files in sorted order."""
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
@@ -144,7 +145,7 @@ def read_structures(paths: str | Path | Iterable[str | Path], skip_invalid: bool
     """
     items = [paths] if isinstance(paths, (str, Path)) else list(paths)
     structures, names = [], []
-    for f in _collect(items):
+    for f in collect_structure_files(items):
         try:
             structures.append(read_structure(f))
             names.append(str(f))
