@@ -25,10 +25,29 @@ def test_run_report_predict(tmp_path, capsys):
     assert main(["report", str(out), "--out", str(tmp_path / "rep")]) == 0
     assert (tmp_path / "rep" / "report.html").is_file()
     ckpt = out / "checkpoints" / "softmax" / "seed1" / "final"
-    assert main(["predict", "attention", "--checkpoint", str(ckpt), "[MAX 2 9 [MIN 4 7 ] 0 ]", "3"]) == 0
+    assert main(["predict", "attention", "--checkpoint", str(ckpt), "--out", str(tmp_path / "pred"),
+                 "[MAX 2 9 [MIN 4 7 ] 0 ]", "3"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()[-2:]
     assert [line.split("\t")[1] for line in lines] == ["[MAX 2 9 [MIN 4 7 ] 0 ]", "3"]
     assert all(line.split("\t")[0] in "0123456789" for line in lines)
+    table = (tmp_path / "pred" / "predictions.csv").read_text().splitlines()
+    assert table[0] == "label,expression" and len(table) == 3
+    # a bad expression: an error naming it, or skipped with --skip-invalid while the rest is predicted
+    assert main(["predict", "attention", "--checkpoint", str(ckpt), "--out", str(tmp_path / "p2"), "[FOO 1 ]"]) == 2
+    assert "unknown tokens ['[FOO']" in capsys.readouterr().err
+    assert main(["predict", "attention", "--checkpoint", str(ckpt), "--out", str(tmp_path / "p3"), "--skip-invalid",
+                 "[FOO 1 ]", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "skipped [FOO 1 ]" in captured.err and captured.out.strip().endswith("\t3")
+    assert main(["predict", "attention", "--checkpoint", str(ckpt), "--out", str(tmp_path / "p4"), "--skip-invalid",
+                 "[FOO 1 ]"]) == 1
+
+
+def test_predict_help_lists_domains_and_a_domains_inputs(capsys):
+    assert main(["predict", "--help"]) == 0
+    assert "crystals" in capsys.readouterr().out
+    assert main(["predict", "attention", "--help"]) == 0
+    assert "ListOps expressions" in capsys.readouterr().out
 
 
 def test_data_builds_into_the_cache(capsys):
@@ -42,7 +61,7 @@ def test_bad_input_exits_2_with_a_clear_message(tmp_path, capsys):
     assert "train.stpes: unknown key" in capsys.readouterr().err
     assert main(["data", "nope"]) == 2
     assert "unknown dataset 'nope'" in capsys.readouterr().err
-    assert main(["predict", "attention", "--checkpoint", str(tmp_path), "[MAX 1 2 ]"]) == 2
+    assert main(["predict", "attention", "--checkpoint", str(tmp_path), "--out", str(tmp_path / "p"), "[MAX 1 2 ]"]) == 2
     assert main(["report", str(tmp_path / "empty")]) == 2
 
 

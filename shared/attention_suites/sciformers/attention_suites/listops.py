@@ -7,6 +7,7 @@ data, beside the majority-class baseline. Accuracy on the whole test set.
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,14 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from sciformers.core import Config, cache_dir, create_model, load_model_state
-from sciformers.evaluation.datasets import DatasetEntry, register_dataset, register_predictor
+from sciformers.evaluation.datasets import (
+    DatasetEntry,
+    PredictRequest,
+    PredictResult,
+    Predictor,
+    register_dataset,
+    register_predictor,
+)
 from sciformers.evaluation.records import config_hash
 from sciformers.attention_suites import listops_data as lo
 from sciformers.evaluation.tasks import Splits, SupervisedTask, register_task
@@ -112,30 +120,45 @@ def _build_listops(cfg: Config) -> list[Path]:
 register_dataset(DatasetEntry("listops", ListOpsData, _build_listops, "ListOps expressions (LRA TSV layout), seeded generator"))
 
 
-def predict_listops(checkpoint: Path, inputs: list[str]) -> list[str]:
-    """``sciformers predict attention``: one value per expression (a string or each line of an LRA TSV)."""
-    state, config = load_model_state(checkpoint)
+def predict_listops(request: PredictRequest) -> PredictResult:
+    """``sciformers predict attention``: the class of each expression (a string, or each line of an
+    LRA TSV), printed and written to ``predictions.csv`` (``label,expression``) under ``out_dir``."""
+    state, config = load_model_state(request.checkpoint)
     model = create_model(config["model"], **config["kwargs"])
     model.load_state_dict(state)
     model.eval()
+    result = PredictResult()
     expressions: list[str] = []
-    for item in inputs:
-        path = Path(item)
-        if path.suffix == ".tsv" and path.is_file():
-            expressions += [" ".join(tokens) for tokens, _ in lo.read_tsv(path)]
-        else:
-            expressions.append(item)
     examples = []
-    for i, expr in enumerate(expressions):
-        tokens = [t for t in expr.split() if t not in ("(", ")")]
-        unknown = sorted({t for t in tokens if t not in lo.TOKEN_ID or t == lo.PAD})
-        if unknown:
-            raise ValueError(f"input {i + 1}: unknown tokens {unknown}; expected digits, {lo.OPERATORS} and ']'")
-        examples.append((tokens, 0))
+    for item in request.inputs:
+        path = Path(item)
+        found = [" ".join(tokens) for tokens, _ in lo.read_tsv(path)] if path.suffix == ".tsv" and path.is_file() else [item]
+        for expr in found:
+            tokens = [t for t in expr.split() if t not in ("(", ")")]
+            unknown = sorted({t for t in tokens if t not in lo.TOKEN_ID or t == lo.PAD})
+            if unknown:
+                reason = f"input {len(expressions) + len(result.skipped) + 1}: unknown tokens {unknown}; " \
+                         f"expected digits, {lo.OPERATORS} and ']'"
+                if not request.skip_invalid:
+                    raise ValueError(reason)
+                result.skipped.append((expr, reason))
+                continue
+            expressions.append(expr)
+            examples.append((tokens, 0))
+    if not examples:
+        return result
     batch = lo.collate([lo.ListOpsDataset(examples)[i] for i in range(len(examples))])
     with torch.no_grad():
         labels = model.predict(batch).argmax(-1).tolist()
-    return [f"{label}\t{expr}" for label, expr in zip(labels, expressions)]
+    table = request.out_dir / "predictions.csv"
+    with table.open("w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["label", "expression"])
+        writer.writerows(zip(labels, expressions))
+    result.lines = [f"{label}\t{expr}" for label, expr in zip(labels, expressions)]
+    result.written.append(table)
+    return result
 
 
-register_predictor("attention", predict_listops)
+register_predictor("attention", Predictor(predict_listops, "ListOps expressions as arguments (\"[MAX 2 9 ]\"), or LRA "
+                                          "TSV files (basic_test.tsv); the predicted class 0-9 of each"))
