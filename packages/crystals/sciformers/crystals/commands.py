@@ -90,7 +90,7 @@ def predict_crystals(request: PredictRequest) -> PredictResult:
         except (io.StructureError, FileNotFoundError) as err:
             if not request.skip_invalid:
                 raise
-            result.skipped.append((str(path), str(err)))
+            result.skipped.append((str(path), str(err).removeprefix(f"{path}: ")))
     if not structures:
         return result
     values = model.predict(structures)

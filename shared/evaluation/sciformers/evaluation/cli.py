@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -47,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="run only these pipeline models (the baseline always runs)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.add_argument("--threads", type=int, help="CPU threads for torch (small models often run fastest on 1)")
+    p.add_argument("--nproc", type=int, help="run under torchrun with N processes on this machine (gloo on CPU, "
+                   "nccl on GPU); the same as 'torchrun --standalone --nproc-per-node N -m sciformers.evaluation.cli run ...'")
 
     p = sub.add_parser("report", help="rebuild report.md/report.html from run folders")
     p.add_argument("dirs", nargs="+", type=Path)
@@ -82,6 +85,25 @@ def _list(what: str | None) -> None:
         print(f"{name}:")
         for line in sections[name]():
             print(f"  {line}")
+
+
+def _torchrun(nproc: int, argv: list[str]) -> int:
+    """Re-run this command under PyTorch's launcher with ``nproc`` local processes; its exit code."""
+    if nproc < 1:
+        raise ConfigError(f"--nproc must be at least 1, got {nproc}")
+    import subprocess
+
+    rest, skip = [], False
+    for item in argv:  # the same command without --nproc
+        if skip:
+            skip = False
+        elif item == "--nproc":
+            skip = True
+        elif not item.startswith("--nproc="):
+            rest.append(item)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
+               "-m", "sciformers.evaluation.cli", *rest]
+    return subprocess.run(command).returncode
 
 
 def _run(args: argparse.Namespace) -> None:
@@ -136,7 +158,7 @@ def _predict_help(domain: str | None) -> None:
     if predictor.options:
         print("\noptions (--option KEY=VALUE):")
         for key, meaning in predictor.options.items():
-            print(f"  {key:14s} {meaning}")
+            print(f"  {key:16s} {meaning}")
 
 
 def _predict(args: argparse.Namespace) -> int:
@@ -153,8 +175,9 @@ def _predict(args: argparse.Namespace) -> int:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"--option {item!r}: expected KEY=VALUE")
-        if predictor.options and key not in predictor.options:
-            raise ConfigError(f"--option {key}: unknown for {args.domain}; it takes {', '.join(predictor.options)}")
+        if key not in predictor.options:
+            takes = ", ".join(predictor.options) or "no options"
+            raise ConfigError(f"--option {key}: unknown for {args.domain}; it takes {takes}")
         options[key] = value
     out = (args.out or Path("predictions") / args.domain / datetime.now().strftime("%Y%m%d-%H%M%S")).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -182,6 +205,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "list":
             _list(args.what)
+        elif args.command == "run" and args.nproc is not None and "WORLD_SIZE" not in os.environ:
+            return _torchrun(args.nproc, list(sys.argv[1:] if argv is None else argv))
         elif args.command == "run":
             _run(args)
         elif args.command == "report":
