@@ -9,7 +9,7 @@ TORCH  := torch==2.13.0
 NODEPS := phastSim==0.0.6 pyrodigal-gv==0.3.2
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test test-all bench clean
+.PHONY: setup run test test-all bench gpu-check clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,10 @@ test: setup
 
 test-all: setup
 	$(BIN)/python -m pytest -q
+
+# The CUDA paths in one table (bf16, nccl, every full preset for a few steps); "no CUDA" elsewhere.
+gpu-check: setup
+	$(BIN)/python -m sciformers.evaluation.gpu_check
 
 # Every number in BENCHMARKS.md (hours on 2 CPU cores). Small models run faster on one thread.
 bench: setup

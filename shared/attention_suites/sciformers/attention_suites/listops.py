@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from sciformers.core import Config, cache_dir, create_model, load_model_state
+from sciformers.core import Config, cache_dir, cached_file, create_model, load_model_state
 from sciformers.evaluation.datasets import (
     DatasetEntry,
     PredictRequest,
@@ -67,12 +67,12 @@ def listops_files(cfg: ListOpsData) -> tuple[Path, Path]:
         return train, test
     spec = cfg.model_dump(exclude={"path"})
     folder = cache_dir("listops", config_hash(spec)[:16])
-    train, test = folder / "train.tsv", folder / "test.tsv"
-    if not (train.is_file() and test.is_file()):
-        gen = dict(min_len=cfg.min_len, max_len=cfg.max_len, max_depth=cfg.max_depth,
-                   max_args=cfg.max_args, leaf_prob=cfg.leaf_prob)
-        lo.write_tsv(train, lo.generate(cfg.n_train, seed=2 * cfg.seed, **gen))
-        lo.write_tsv(test, lo.generate(cfg.n_test, seed=2 * cfg.seed + 1, **gen))
+    gen = dict(min_len=cfg.min_len, max_len=cfg.max_len, max_depth=cfg.max_depth, max_args=cfg.max_args,
+               leaf_prob=cfg.leaf_prob)
+    train = cached_file(folder / "train.tsv", lambda tmp: lo.write_tsv(tmp, lo.generate(cfg.n_train, seed=2 * cfg.seed,
+                                                                                      **gen)))
+    test = cached_file(folder / "test.tsv", lambda tmp: lo.write_tsv(tmp, lo.generate(cfg.n_test, seed=2 * cfg.seed + 1,
+                                                                                    **gen)))
     return train, test
 
 

@@ -145,15 +145,14 @@ def generate(
 
 
 def write_tsv(path: Path, examples: list[tuple[list[str], int]]) -> None:
-    """Write LRA's TSV layout: header ``Source\\tTarget``, one expression per line."""
+    """Write LRA's TSV layout: header ``Source\tTarget``, one expression per line (into the cache
+    through :func:`~sciformers.core.cached_file`, which makes the write atomic)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", newline="") as fh:
+    with path.open("w", newline="") as fh:
         writer = csv.writer(fh, delimiter="\t", lineterminator="\n")
         writer.writerow(["Source", "Target"])
         for tokens, label in examples:
             writer.writerow([" ".join(tokens), label])
-    tmp.replace(path)
 
 
 def read_tsv(path: Path) -> list[tuple[list[str], int]]:

@@ -79,6 +79,15 @@ def barrier() -> None:
         dist.barrier()
 
 
+def broadcast_object(obj: Any) -> Any:
+    """Rank 0's ``obj`` on every rank (``obj`` itself when not distributed): a run folder, resume state."""
+    if not dist.is_initialized():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
+
+
 def cleanup() -> None:
     """Leave the process group (call once at the end of a torchrun script)."""
     if dist.is_initialized():

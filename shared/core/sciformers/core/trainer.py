@@ -300,19 +300,22 @@ class Trainer:
 
     # -- inference --------------------------------------------------------------------------
 
-    def _eval_batches(self, dataset: Dataset, collate: Callable[[list[Any]], Any]):
-        shard = dist.eval_shard(len(dataset))  # type: ignore[arg-type]
+    def _eval_batches(self, dataset: Dataset, collate: Callable[[list[Any]], Any], shard_ranks: bool = True):
+        n = len(dataset)  # type: ignore[arg-type]
+        shard = dist.eval_shard(n) if shard_ranks else torch.arange(n)
         size = self.config.eval_batch_size or self.config.batch_size
         batches = [shard[i:i + size].tolist() for i in range(0, len(shard), size)]
         loader = DataLoader(dataset, batch_sampler=batches, collate_fn=collate, num_workers=self.config.num_workers,
                             generator=torch.Generator().manual_seed(self.seed))
         return zip(batches, loader)
 
-    def predict(self, module: TrainModule, dataset: Dataset, *,
-                collate_fn: Callable[[list[Any]], Any] | None = None) -> Tensor | dict[str, Tensor]:
+    def predict(self, module: TrainModule, dataset: Dataset, *, collate_fn: Callable[[list[Any]], Any] | None = None,
+                shard_ranks: bool = True) -> Tensor | dict[str, Tensor]:
         """``module.predict`` over the whole ``dataset`` in order (no sample dropped or repeated).
 
-        Under DDP each rank predicts a disjoint shard; every rank returns the full result.
+        Under DDP each rank predicts a disjoint shard and every rank returns the full result;
+        ``shard_ranks=False`` predicts everything in this process alone (no collective: a model
+        that only rank 0 runs).
         """
         if len(dataset) == 0:  # type: ignore[arg-type]
             raise ValueError("cannot predict on an empty dataset")
@@ -320,17 +323,18 @@ class Trainer:
         indices: list[Tensor] = []
         outputs: list[Any] = []
         with torch.no_grad(), autocast_context(self.device, self.config.amp):
-            for idx, batch in self._eval_batches(dataset, collate_fn or default_collate):
+            for idx, batch in self._eval_batches(dataset, collate_fn or default_collate, shard_ranks):
                 out = module.predict(to_device(batch, self.device))
                 outputs.append({k: _to_cpu(v) for k, v in out.items()} if isinstance(out, dict) else _to_cpu(out))
                 indices.append(torch.tensor(idx))
+        gather = dist.gather_in_order if shard_ranks else (lambda _, out: out)
         if not outputs:
-            return dist.gather_in_order(torch.zeros(0, dtype=torch.long), None)
+            return gather(torch.zeros(0, dtype=torch.long), None)
         if isinstance(outputs[0], dict):
             local: Any = {k: torch.cat([o[k] for o in outputs]) for k in outputs[0]}
         else:
             local = torch.cat(outputs)
-        return dist.gather_in_order(torch.cat(indices), local)
+        return gather(torch.cat(indices), local)
 
 
 def _run_key(cfg: TrainConfig, seed: int, n_train: int, n_val: int) -> dict[str, Any]:

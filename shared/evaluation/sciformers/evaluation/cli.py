@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from sciformers.attention import get_attention_spec, list_attention
-from sciformers.core import ConfigError, apply_overrides, domain_names, list_models
+from sciformers.core import ConfigError, apply_overrides, distributed, domain_names, list_models
 from sciformers.evaluation.datasets import PredictRequest, get_dataset, get_predictor, list_datasets
 from sciformers.evaluation.pipeline import DEFAULT_PRESET, list_pipelines, run_pipeline, run_quickstart
 from sciformers.evaluation.records import read_records
@@ -116,8 +116,14 @@ def _run(args: argparse.Namespace) -> None:
             raise ConfigError("quickstart runs every pipeline's smoke preset; --preset/--set/--seed/--models do not apply")
         result = run_quickstart(args.out, device=args.device, quiet=args.quiet)
     else:
-        result = run_pipeline(args.pipeline, preset=args.preset, overrides=args.overrides, out=args.out,
-                              device=args.device, seed=args.seed, models=args.models, quiet=args.quiet)
+        try:
+            result = run_pipeline(args.pipeline, preset=args.preset, overrides=args.overrides, out=args.out,
+                                  device=args.device, seed=args.seed, models=args.models, quiet=args.quiet)
+            main = distributed.is_main()
+        finally:
+            distributed.cleanup()  # under torchrun: leave the process group before the process exits
+        if not main:
+            return
     records = result.out_dir / "records.jsonl"  # quickstart: one folder, and one records file, per pipeline
     print(f"records: {records if records.is_file() else result.out_dir / '<pipeline>' / 'records.jsonl'}")
     print(f"report:  {result.report_md}")

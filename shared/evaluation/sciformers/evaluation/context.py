@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from pydantic import Field
 
-from sciformers.core import Config, TrainConfig
+from sciformers.core import Config, TrainConfig, distributed
 from sciformers.evaluation.records import RunRecord, Timings, config_hash, git_state, hardware, versions
 from sciformers.evaluation.records import peak_rss_mb as process_peak_rss_mb
 
@@ -92,8 +92,8 @@ class RunContext:
         return (task, model, seed) in self.done
 
     def say(self, message: str) -> None:
-        """Print a progress line unless quiet."""
-        if not self.quiet:
+        """Print a progress line unless quiet (under torchrun, rank 0 alone speaks)."""
+        if not self.quiet and distributed.is_main():
             self.echo(message)
 
     def record(

@@ -16,7 +16,15 @@ from typing import Any, Callable
 
 import yaml
 
-from sciformers.core import ConfigError, TrainConfig, apply_overrides, deep_merge, get_model_spec, load_yaml
+from sciformers.core import (
+    ConfigError,
+    TrainConfig,
+    apply_overrides,
+    deep_merge,
+    distributed,
+    get_model_spec,
+    load_yaml,
+)
 from sciformers.evaluation.context import PipelineConfig, RunContext
 from sciformers.evaluation.records import RunRecord, config_hash, new_run_id, read_records, write_records
 from sciformers.evaluation.report import write_report
@@ -167,22 +175,35 @@ def run_pipeline(
     quiet: bool = False,
     echo: Callable[[str], None] = print,
 ) -> RunResult:
-    """Run one pipeline end to end and write its records and report into ``out``."""
+    """Run one pipeline end to end and write its records and report into ``out``.
+
+    Under ``torchrun`` every rank runs this function: rank 0 chooses and prepares the run folder
+    and tells the others, every rank trains (see :mod:`sciformers.evaluation.runner`), and rank 0
+    alone writes records and the report.
+    """
     rp = resolve(name, preset, overrides, seed, models)
-    out = out or default_out_dir(rp.config.name)
-    done = _prepare_out_dir(out, rp.resolved)
+    distributed.init_distributed(device)  # joins the process group under torchrun; a no-op alone
+    main = distributed.is_main()
+    out = distributed.broadcast_object(out or default_out_dir(rp.config.name))
+    done = distributed.broadcast_object(_prepare_out_dir(out, rp.resolved) if main else None)
     task = get_task(rp.config.task)
     ctx = RunContext(
         pipeline=rp.config, resolved=rp.resolved, data=rp.data, train=rp.train, eval=rp.eval, stages=rp.stages,
-        out_dir=out, device=device, quiet=quiet, run_id=new_run_id(), done=done, echo=echo,
+        out_dir=out, device=device, quiet=quiet, run_id=distributed.broadcast_object(new_run_id()), done=done,
+        echo=echo,
     )
-    if not quiet:
-        echo(f"[{rp.config.name}] preset {preset}, task {task.name} v{task.version}, out {out}")
+    if not quiet and main:
+        world = f", {distributed.world_size()} processes" if distributed.is_distributed() else ""
+        echo(f"[{rp.config.name}] preset {preset}, task {task.name} v{task.version}, out {out}{world}")
     records_file = out / "records.jsonl"
     for record in run_task(task, ctx):
-        write_records(records_file, [record])
-    records = read_records(records_file)
-    md, html = write_report(records, out, title=f"sciformers: {rp.config.name} ({preset})")
+        if main:
+            write_records(records_file, [record])
+    md, html = out / "report.md", out / "report.html"
+    if main:
+        md, html = write_report(read_records(records_file), out, title=f"sciformers: {rp.config.name} ({preset})")
+    distributed.barrier()
+    records = read_records(records_file) if records_file.is_file() else []
     return RunResult(out_dir=out, records=records, report_md=md, report_html=html)
 
 

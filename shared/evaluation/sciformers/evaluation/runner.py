@@ -15,6 +15,12 @@ Models come in two protocols, declared in the registry (``register_model(kind=..
 
 A task that trains in stages (pretrain then fine-tune, expert iteration) calls :meth:`Job.fit`
 once per stage with the stage's name; each stage gets its own checkpoint folder and history.
+
+Under ``torchrun`` every rank runs the same jobs in the same order: a trainable job trains with
+sharded batches (the Trainer's DDP) and predicts every test sample exactly once, gathered on
+every rank; an estimator job runs on rank 0 alone while the others wait. Rank 0 prepares each
+dataset first (the others then read its cache), and only rank 0 writes checkpoints, artifacts
+and records.
 """
 
 from __future__ import annotations
@@ -169,14 +175,18 @@ class Job:
 
     def predict(self, module: nn.Module, dataset: Dataset, *, collate: Callable[[list[Any]], Any] | None = None,
                 config: TrainConfig | None = None) -> Any:
-        """``module.predict`` over the whole ``dataset`` in order (the Trainer's eval batches)."""
+        """``module.predict`` over the whole ``dataset`` in order (the Trainer's eval batches; under
+        torchrun a trainable's shards are predicted on every rank and gathered, an estimator's here alone)."""
         trainer = Trainer(config or self.ctx.train, device=self.ctx.device, seed=self.seed, quiet=True)
-        return trainer.predict(module, dataset, collate_fn=collate)  # type: ignore[arg-type]
+        return trainer.predict(module, dataset, collate_fn=collate,  # type: ignore[arg-type]
+                               shard_ranks=self.entry.kind == "trainable")
 
     def save(self, module: nn.Module, meta: dict[str, Any] | None = None, stage: str = "final") -> Path:
-        """safetensors + JSON of ``module`` under ``checkpoint_dir(stage)`` (``model``, ``kwargs`` and ``meta``)."""
+        """safetensors + JSON of ``module`` under ``checkpoint_dir(stage)`` (``model``, ``kwargs`` and ``meta``);
+        rank 0 writes, the others only learn the path."""
         path = self.checkpoint_dir(stage)
-        save_model(path, module, {"model": self.entry.model, "kwargs": self.entry.kwargs, **(meta or {})})
+        if distributed.is_main():
+            save_model(path, module, {"model": self.entry.model, "kwargs": self.entry.kwargs, **(meta or {})})
         return path
 
     @property
@@ -227,7 +237,7 @@ def run_task(task: TaskSpec, ctx: RunContext) -> Iterator[RunRecord]:
         todo = [(seed, e) for seed in ctx.seeds for e in entries if not ctx.is_done(sub.name, e.name, seed)]
         if not todo:
             continue
-        prepared = sub.prepare(ctx)
+        prepared = _prepare_once(sub, ctx)
         resolved = {e.name: e for e in sub.resolve_entries(prepared, entries)}
         scope = [] if sub is task else [sub.name.split(".", 1)[-1]]
         for seed, entry in todo:
@@ -235,8 +245,30 @@ def run_task(task: TaskSpec, ctx: RunContext) -> Iterator[RunRecord]:
             yield from run_job(Job(ctx, sub, resolved[entry.name], seed, root), prepared)
 
 
+def _prepare_once(task: TaskSpec, ctx: RunContext) -> Any:
+    """``task.prepare(ctx)``; under torchrun rank 0 first, so that one process generates the data."""
+    if not distributed.is_main():
+        distributed.barrier()
+    prepared = task.prepare(ctx)
+    if distributed.is_main():
+        distributed.barrier()
+    return prepared
+
+
 def run_job(job: Job, prepared: Any) -> Iterator[RunRecord]:
-    """Build, fit, predict, save and score one job; write its artifacts; yield its records."""
+    """Build, fit, predict, save and score one job; write its artifacts; yield its records.
+
+    Under torchrun an estimator job runs on rank 0 only (the other ranks wait and yield nothing).
+    """
+    if job.entry.kind == "estimator" and distributed.is_distributed():
+        if distributed.is_main():
+            yield from _run_job(job, prepared)
+        distributed.barrier()
+        return
+    yield from _run_job(job, prepared)
+
+
+def _run_job(job: Job, prepared: Any) -> Iterator[RunRecord]:
     task, ctx = job.task, job.ctx
     if job.entry.kind == "estimator" or job.entry.baseline:
         job.say(f"fitting {job.name} (seed {job.seed})")
@@ -252,7 +284,8 @@ def run_job(job: Job, prepared: Any) -> Iterator[RunRecord]:
         scored = task.score(job, prepared, predictions)
         results = [scored] if isinstance(scored, Result) else list(scored)
         for name, payload in task.artifacts(job, prepared, predictions).items():
-            task.write_predictions(ctx.out_dir, name, payload)
+            if distributed.is_main():
+                task.write_predictions(ctx.out_dir, name, payload)
     n_params = task.count_params(model)
     for r in results:
         r_eval = job.eval_s if r.eval_s is None else r.eval_s
