@@ -7,6 +7,7 @@ import torch
 
 from sciformers.core import ConfigError
 from sciformers.evaluation import get_metric, get_task, read_records, resolve, run_pipeline
+from sciformers.evaluation.context import RunContext
 
 FAST = [
     "train.epochs=2",
@@ -48,7 +49,7 @@ def test_smoke_pipeline_writes_records_report_and_checkpoints(tmp_path):
     assert all(cell.endswith("[n=1]") for cell in partial[0][1:]) and len(partial) == 1
     done = task.tables(two + [r.model_copy(update={"seed": 1}) for r in two])[0].rows
     assert not any("[n=" in cell for cell in done[0]) and done[1][0] == "mean over 1"
-    ckpt = out / "checkpoints" / "timeseries.shapeformer" / "PlantedShapelets" / "seed0"
+    ckpt = out / "checkpoints" / "timeseries.shapeformer" / "planted_shapelets" / "seed0"  # <entry>/<sub-task>/seed<s>
     assert json.loads((ckpt / "config.json").read_text())["model"] == "timeseries.shapeformer"
     saved = json.loads((out / "predictions" / "timeseries.planted_shapelets" / "timeseries.shapeformer_seed0.json")
                        .read_text())
@@ -60,6 +61,19 @@ def test_smoke_pipeline_writes_records_report_and_checkpoints(tmp_path):
     assert len(again.records) == 5
     report = (out / "report.md").read_text()
     assert "planted_shapelets_confusion" in report and "planted_shapelets_shapelets" in report
+
+
+def test_one_subtask_per_dataset_each_with_the_tasks_baseline_first_and_estimator_peers(tmp_path):
+    rp = resolve("timeseries/uea_classification", "smoke", ["data.datasets=[BasicMotions, PlantedShapelets]"])
+    ctx = RunContext(pipeline=rp.config, resolved=rp.resolved, data=rp.data, train=rp.train, eval=rp.eval,
+                     stages=rp.stages, out_dir=tmp_path, device="cpu", quiet=True, run_id="r")
+    subs = get_task("timeseries.uea_classification").subtasks(ctx)
+    assert [s.name for s in subs] == ["timeseries.basic_motions", "timeseries.planted_shapelets"]
+    first, *models = subs[1].entries(ctx)
+    assert first.baseline and first.name == first.model == subs[1].baseline
+    assert all(e.kind == "estimator" for e in [first, *models])
+    by_name = {e.name: e.model for e in models}
+    assert by_name["timeseries.shapeformer"] == "timeseries.shapeformer_classifier"
 
 
 def test_unknown_dataset_is_a_config_error_naming_the_key():

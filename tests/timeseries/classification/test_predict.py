@@ -1,12 +1,15 @@
-"""``sciformers predict timeseries``: a saved ShapeFormer classifies the series of ``.ts`` files."""
+"""``sciformers predict timeseries``: a saved ShapeFormer classifies ``.ts`` files; one CSV under --out only."""
 
 import csv
+from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from sciformers.evaluation.cli import main
+from sciformers.evaluation.datasets import PredictRequest
 from sciformers.timeseries import ShapeFormerClassifier, save_classifier
+from sciformers.timeseries.classification.predict import TABLE, predict_timeseries
 from sciformers.timeseries.classification.planted import PlantedConfig, generate_split
 
 TINY = ShapeFormerClassifier.get_test_params()[0]
@@ -32,32 +35,45 @@ def fitted(tmp_path_factory):
     return clf, save_classifier(clf, tmp_path_factory.mktemp("ckpt") / "shapeformer")
 
 
-def test_predictions_match_the_classifier_and_are_scored_against_labels(fitted, tmp_path, capsys):
+def test_predictions_match_the_classifier_are_scored_against_labels_and_land_under_out(fitted, tmp_path, capsys):
     clf, ckpt = fitted
     test = generate_split(CONFIG, 15, 2)
     labels = list(np.array(["a", "b", "c"])[test.y])
-    labelled = write_ts(tmp_path / "Toy_TEST.ts", test.X, labels)
-    unlabelled = write_ts(tmp_path / "new.ts", test.X)
-    assert main(["predict", "timeseries", "--checkpoint", str(ckpt), str(tmp_path)]) == 0
+    data = tmp_path / "data"
+    data.mkdir()
+    labelled = write_ts(data / "Toy_TEST.ts", test.X, labels)
+    unlabelled = write_ts(data / "new.ts", test.X)
+    out = tmp_path / "out"
+    assert main(["predict", "timeseries", "--checkpoint", str(ckpt), "--out", str(out), str(data)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     expected = clf.predict(np.round(test.X, 6))
     accuracy = float(np.mean(expected == np.array(labels)))
-    assert lines[0].split("\t")[:3] == [str(labelled), "15 series", f"{accuracy:.4f}"]
-    assert lines[1].split("\t")[:3] == [str(unlabelled), "15 series", "-"]
-    for path, has_label in ((labelled, True), (unlabelled, False)):
-        rows = list(csv.DictReader(path.with_name(path.stem + ".predictions.csv").open()))
-        assert [r["predicted"] for r in rows] == list(expected)
-        assert ("label" in rows[0]) == has_label
-        assert all(abs(sum(float(r[f"p_{c}"]) for c in "abc") - 1) < 1e-4 for r in rows)
+    assert lines[0].split("\t") == [str(labelled), "15 series", f"{accuracy:.4f}"]
+    assert lines[1].split("\t") == [str(unlabelled), "15 series", "-"]
+    assert sorted(p.name for p in data.iterdir()) == ["Toy_TEST.ts", "new.ts"]  # nothing beside the inputs
+    rows = list(csv.DictReader((out / TABLE).open()))
+    for path, file_labels in ((labelled, labels), (unlabelled, [""] * 15)):
+        mine = [r for r in rows if r["file"] == str(path)]
+        assert [r["predicted"] for r in mine] == list(expected) and [r["label"] for r in mine] == file_labels
+        assert [int(r["series"]) for r in mine] == list(range(15))
+    assert all(abs(sum(float(r[f"p_{c}"]) for c in "abc") - 1) < 1e-4 for r in rows)
 
 
-def test_a_file_with_other_channels_is_refused(fitted, tmp_path):
+def test_a_file_with_other_channels_is_refused_or_skipped(fitted, tmp_path):
     _, ckpt = fitted
-    path = write_ts(tmp_path / "one_channel.ts", np.zeros((3, 1, 40)) + np.arange(40))
+    bad = write_ts(tmp_path / "one_channel.ts", np.zeros((3, 1, 40)) + np.arange(40))
+    good = write_ts(tmp_path / "two.ts", generate_split(CONFIG, 3, 4).X)
+    request = PredictRequest(ckpt, [str(bad), str(good)], tmp_path / "out")
+    request.out_dir.mkdir()
     with pytest.raises(ValueError, match="one_channel.ts: 1 channel\\(s\\); the checkpoint was trained on 2"):
-        from sciformers.timeseries import predict_timeseries
-
-        predict_timeseries(ckpt, [str(path)])
+        predict_timeseries(request)
+    assert not (request.out_dir / TABLE).exists()  # every input is checked before anything is written
+    result = predict_timeseries(replace(request, inputs=[str(bad), str(tmp_path / "missing.ts"), str(good)],
+                                        skip_invalid=True))
+    assert [item for item, _ in result.skipped] == [str(bad), str(tmp_path / "missing.ts")]
+    assert "the checkpoint was trained on 2" in result.skipped[0][1]
+    assert [line.split("\t")[0] for line in result.lines] == [str(good)]
+    assert result.written == [request.out_dir / TABLE]
 
 
 def test_an_unlabelled_file_cannot_train(tmp_path):

@@ -109,3 +109,15 @@ def test_registered_and_validates_inputs():
         ShapeFormer([spec(5, 0, [1.0, 2.0])], channels=2, length=10, num_classes=2)
     with pytest.raises(ValueError, match="at least one shapelet"):
         ShapeFormer([], channels=2, length=10, num_classes=2)
+
+
+def test_trains_as_a_train_module_on_x_y_batches():
+    torch.manual_seed(0)
+    model = tiny()
+    X, y = torch.randn(5, 24, 3), torch.tensor([0, 1, 1, 0, 1])
+    logits = model.predict({"X": X})
+    torch.testing.assert_close(logits, model(X=X))
+    loss = model.training_step({"X": X, "y": y})
+    torch.testing.assert_close(loss, torch.nn.functional.cross_entropy(logits, y))
+    loss.backward()
+    assert model.filters[0].shapelet.grad is not None

@@ -5,7 +5,8 @@ import json
 import pytest
 
 from sciformers.core import ConfigError
-from sciformers.evaluation import read_records, resolve, run_pipeline
+from sciformers.evaluation import get_task, read_records, resolve, run_pipeline
+from sciformers.evaluation.context import RunContext
 
 PIPELINE = "timeseries/forecast_ettlike"
 MODELS = {"seasonal_naive", "timeseries.itransformer", "timeseries.pathformer", "dlinear", "patchtst"}
@@ -32,6 +33,9 @@ def test_smoke_run_writes_records_report_and_plots(tmp_path):
         assert all(v > 0 for v in r.metrics.values()) and not any(r.higher_is_better.values())
         assert r.task == "timeseries.long_horizon"
         assert (out / "checkpoints" / r.model / "seed0" / "h48" / "final").is_dir()
+        # one training stage per horizon; seasonal naive has no parameters and is never trained
+        trained = (out / "checkpoints" / r.model / "seed0" / "h24" / "checkpoints").is_dir()
+        assert trained == (r.model != "seasonal_naive")
     md = result.report_md.read_text()
     assert "seasonal_naive (baseline)" in md and "MSE h24 ↓" in md and "MAE h48 ↓" in md
     assert "(1.00×)" in md and "timeseries.pathformer" in md
@@ -70,3 +74,21 @@ def test_airline_smoke_scores_mase_and_smape_per_model(tmp_path):
     assert set(naive) == {"mase_h12", "smape_h12"} and 0 < naive["smape_h12"] < 2
     assert by_model["timeseries.itransformer"].n_params > 0
     assert "mase_h12 / seasonal_naive" in result.report_md.read_text()
+    # sktime's DLinear draws from torch's global generator: seeded per model, it scores the same alone
+    alone = run_pipeline("timeseries/forecast_airline", preset="smoke", out=tmp_path / "dlinear", quiet=True,
+                         models=["dlinear"])
+    assert {r.model: r.metrics for r in alone.records}["dlinear"] == by_model["dlinear"].metrics
+
+
+def test_airline_models_are_sktime_estimator_entries_and_the_baseline_keeps_its_name(tmp_path):
+    rp = resolve("timeseries/forecast_airline", "smoke")
+    ctx = RunContext(pipeline=rp.config, resolved=rp.resolved, data=rp.data, train=rp.train, eval=rp.eval,
+                     stages=rp.stages, out_dir=tmp_path, device="cpu", quiet=True, run_id="r")
+    task = get_task("timeseries.expanding_window")
+    first, *models = task.entries(ctx)
+    assert (first.name, first.model, first.baseline) == (task.baseline, "seasonal_naive_forecaster", True)
+    assert all(e.kind == "estimator" for e in [first, *models])
+    assert {e.name: e.model for e in models} == {
+        "timeseries.itransformer": "timeseries.itransformer_forecaster",
+        "timeseries.pathformer": "timeseries.pathformer_forecaster",
+        "dlinear": "dlinear_forecaster", "theta": "theta"}

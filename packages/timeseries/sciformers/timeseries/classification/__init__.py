@@ -2,6 +2,9 @@
 
 >>> from sciformers.timeseries import ShapeFormerClassifier, load_shipped
 >>> data = load_shipped("BasicMotions")
+
+The benchmark task (``classification.task``) and ``sciformers predict timeseries``
+(``classification.predict``) are harness modules, imported on demand (see ``TASK_MODULES``).
 """
 
 import importlib.util
@@ -26,10 +29,8 @@ from sciformers.timeseries.classification.data import (  # noqa: E402
 )
 from sciformers.timeseries.classification.discovery import Shapelet, discover_shapelets, information_gain  # noqa: E402
 from sciformers.timeseries.classification.peers import convtran, dtw_1nn, minirocket  # noqa: E402
-from sciformers.timeseries.classification.predict import predict_timeseries  # noqa: E402
 from sciformers.timeseries.classification.planted import PlantedConfig, generate_split, planted_dataset  # noqa: E402
 from sciformers.timeseries.classification.shapeformer import ShapeFormer, ShapeletFilter  # noqa: E402
-from sciformers.timeseries.classification.task import UEAData, task_name  # noqa: E402
 
 __all__ = [
     "SHIPPED",
@@ -39,7 +40,6 @@ __all__ = [
     "ShapeFormerClassifier",
     "Shapelet",
     "ShapeletFilter",
-    "UEAData",
     "convtran",
     "discover_shapelets",
     "dtw_1nn",
@@ -52,9 +52,7 @@ __all__ = [
     "minirocket",
     "pad_panel",
     "planted_dataset",
-    "predict_timeseries",
     "read_ts",
     "save_classifier",
-    "task_name",
     "validate_panel",
 ]

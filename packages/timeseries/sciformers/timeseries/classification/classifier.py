@@ -10,6 +10,9 @@ Unequal-length series are end-padded by repeating their last value (edge padding
 longest training length; longer series at predict time are truncated to it. With
 ``normalize=True`` each series is z-normalised per channel before padding (the reference code
 does not normalise, so the default is off).
+
+Registered as ``timeseries.shapeformer_classifier`` (an estimator: ``fit`` / ``predict`` of its
+own); its checkpoint holds the network, registered as ``timeseries.shapeformer``.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from typing import Any
 import numpy as np
 from sktime.classification.deep_learning.base import BaseDeepClassifierPytorch
 
-from sciformers.core import load_model_state, save_model
+from sciformers.core import load_model_state, register_model, save_model
 from sciformers.timeseries.classification.data import pad_panel, z_normalize
 from sciformers.timeseries.classification.discovery import discover_shapelets
 from sciformers.timeseries.classification.shapeformer import ShapeFormer, shapelet_specs
 
-MODEL_NAME = "timeseries.shapeformer"
+MODEL_NAME = "timeseries.shapeformer"  # the network inside: what a checkpoint holds
+CLASSIFIER_NAME = "timeseries.shapeformer_classifier"  # the estimator, as pipelines name it
 
 
 def to_padded_numpy(X: Any, length: int | None = None, normalize: bool = False) -> np.ndarray:
@@ -42,6 +46,9 @@ def to_padded_numpy(X: Any, length: int | None = None, normalize: bool = False) 
     return pad_panel(series, length or max(x.shape[1] for x in series))
 
 
+@register_model(CLASSIFIER_NAME, kind="estimator",
+                test_kwargs={"num_epochs": 1, "batch_size": 4, "dim": 8, "generic_dim": 4, "heads": 2, "ffn_dim": 8,
+                             "num_shapelets": 1, "discovery_window": 5, "scan_window": 5})
 class ShapeFormerClassifier(BaseDeepClassifierPytorch):
     """ShapeFormer (Le et al., KDD 2024) for multivariate time series classification.
 

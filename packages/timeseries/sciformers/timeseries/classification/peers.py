@@ -5,8 +5,9 @@
   module alone, i.e. ShapeFormer minus its shapelet branch: the ablation peer.
 - ``dtw_1nn``: ``KNeighborsTimeSeriesClassifier(n_neighbors=1, distance="dtw")``.
 
-Each factory takes the harness's ``random_state``, ``num_epochs`` and ``batch_size`` (ignored
-where they mean nothing) and the pipeline's keyword arguments.
+Each is an estimator registry entry (``fit`` / ``predict`` of its own). Each factory takes the
+task's ``random_state``, ``num_epochs`` and ``batch_size`` (ignored where they mean nothing) and
+the pipeline's keyword arguments.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from sciformers.core import register_model
 
 
-@register_model("minirocket")
+@register_model("minirocket", kind="estimator", test_kwargs={"num_kernels": 84})
 def minirocket(random_state: int = 0, num_epochs: int | None = None, batch_size: int | None = None,
                num_kernels: int = 10000, **kwargs: Any) -> Any:
     """MiniRocket features + ridge classifier (sktime ``RocketClassifier``)."""
@@ -28,7 +29,8 @@ def minirocket(random_state: int = 0, num_epochs: int | None = None, batch_size:
                             **kwargs)
 
 
-@register_model("convtran")
+@register_model("convtran", kind="estimator",
+                test_kwargs={"num_epochs": 1, "batch_size": 4, "emb_size": 8, "num_heads": 2, "dim_ff": 8})
 def convtran(random_state: int = 0, num_epochs: int = 100, batch_size: int = 16, **kwargs: Any) -> Any:
     """ConvTran (sktime ``ConvTranClassifierTorch``) with the same epoch budget as ShapeFormer."""
     from sktime.classification.deep_learning.convtran import ConvTranClassifierTorch
@@ -37,7 +39,7 @@ def convtran(random_state: int = 0, num_epochs: int = 100, batch_size: int = 16,
                                    **kwargs)
 
 
-@register_model("dtw_1nn")
+@register_model("dtw_1nn", kind="estimator", test_kwargs={"window": 0.1})
 def dtw_1nn(random_state: int = 0, num_epochs: int | None = None, batch_size: int | None = None,
             window: float | None = None, **kwargs: Any) -> Any:
     """1-nearest-neighbour with dynamic time warping (deterministic: ``random_state`` is unused).

@@ -15,7 +15,8 @@ Classification", KDD 2024, https://arxiv.org/abs/2405.14608, Section 3.3-3.5.
   learnable absolute positions, the same encoder layer, global average pooling.
 - **Head**: the concatenated features through one linear layer (eq. 10).
 
-``forward(X)`` takes ``(B, T, C)``, the layout sktime's ``BaseDeepClassifierPytorch`` passes.
+``forward(X)`` takes ``(B, T, C)``, the layout sktime's ``BaseDeepClassifierPytorch`` passes;
+as a :class:`~sciformers.core.TrainModule` a batch is ``{"X": (B, T, C), "y": (B,)}``.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sciformers.attention.blocks import MultiHeadAttention
-from sciformers.core import register_model
+from sciformers.core import TrainModule, register_model
 
 CID_CLIP = 3.0
 
@@ -156,8 +158,20 @@ class ConvEmbedding(nn.Module):
         return self.spatial(self.temporal(x[:, None])).squeeze(2).transpose(1, 2)
 
 
-@register_model("timeseries.shapeformer")
-class ShapeFormer(nn.Module):
+TEST_KWARGS: dict[str, Any] = {
+    "shapelets": [{"values": [0.0, 1.0, 0.0], "channel": 0, "start": 2, "end": 5, "info_gain": 0.5, "label": 0}],
+    "channels": 2, "length": 12, "num_classes": 3, "dim": 8, "generic_dim": 4, "heads": 2, "ffn_dim": 8,
+    "scan_window": 4,
+}
+
+
+def example_batch(model: "ShapeFormer") -> dict[str, Tensor]:
+    """Two fixed pseudo-random series of the model's shape (for the registry's conformance suite)."""
+    return {"X": torch.randn(2, model.length, model.channels, generator=torch.Generator().manual_seed(0))}
+
+
+@register_model("timeseries.shapeformer", test_kwargs=TEST_KWARGS, example=example_batch)
+class ShapeFormer(TrainModule):
     """ShapeFormer network (class-specific shapelet module + generic module + linear head).
 
     Every argument is JSON-serialisable, so ``core.save_model`` can store them beside the weights.
@@ -232,6 +246,14 @@ class ShapeFormer(nn.Module):
             raise ValueError(f"ShapeFormer expects (batch, {self.length}, {self.channels}), got {tuple(X.shape)}")
         x = X.transpose(1, 2)
         return self.head(torch.cat([self.class_specific(x), self.generic(x)], -1))
+
+    def training_step(self, batch: dict[str, Tensor]) -> Tensor:
+        """Cross-entropy of the logits of ``batch["X"]`` against the class codes ``batch["y"]``."""
+        return F.cross_entropy(self(X=batch["X"]), batch["y"].long())
+
+    def predict(self, batch: dict[str, Tensor]) -> Tensor:
+        """Logits ``(B, num_classes)`` of ``batch["X"]``."""
+        return self(X=batch["X"])
 
 
 def shapelet_specs(shapelets: list[Any]) -> list[dict[str, Any]]:

@@ -1,12 +1,13 @@
 """The ``timeseries.uea_classification`` task: ShapeFormer beside its peers on every dataset.
 
 For each dataset of ``data.datasets`` (sktime's shipped UCR/UEA files, the planted-shapelet
-generator, or a user's ``.ts`` pair), every model of the pipeline and the majority class are
-fitted on the official TRAIN split and scored on the whole TEST split, once per seed. All models
-see the same arrays: series end-padded (last value repeated) to the longest training length.
-Each record's ``task`` names the dataset (``timeseries.basic_motions``), so the report has one
-table per dataset. The deep models get ``train.epochs`` and ``train.batch_size``; everything else
-comes from each model's ``kwargs``. No model ever sees the test split before predicting.
+generator, or a user's ``.ts`` pair), every model of the pipeline and the task's baseline (the
+majority class) are fitted on the official TRAIN split and scored on the whole TEST split, once
+per seed. All models see the same arrays: series end-padded (last value repeated) to the longest
+training length. Each dataset is a sub-task (:class:`DatasetTask`) whose records' ``task`` names
+it (``timeseries.basic_motions``), so the report has one table per dataset. The sktime
+estimators get ``train.epochs``, ``train.batch_size`` and the seed as ``random_state``;
+everything else comes from each model's ``kwargs``. No model sees the test split before predicting.
 """
 
 from __future__ import annotations
@@ -15,24 +16,25 @@ import json
 import re
 import shutil
 import statistics
-import time
 from collections import defaultdict
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from pydantic import Field, model_validator
-from sklearn.metrics import balanced_accuracy_score, confusion_matrix
+from sklearn.metrics import confusion_matrix
 
-from sciformers.core import Config, cache_dir, create_model
+from sciformers.core import Config, cache_dir
 from sciformers.evaluation.context import RunContext
 from sciformers.evaluation.datasets import DatasetEntry, register_dataset
-from sciformers.evaluation.metrics import list_metrics, register_metric
 from sciformers.evaluation.records import RunRecord
 from sciformers.evaluation.report import Table, mean_std, plots_default
+from sciformers.evaluation.runner import Entry, Job, Result
 from sciformers.evaluation.tasks import TaskSpec, get_task, list_tasks, register_task
-from sciformers.timeseries.classification.classifier import MODEL_NAME, ShapeFormerClassifier, save_classifier
+from sciformers.timeseries import metrics as _metrics  # noqa: F401  (balanced_accuracy)
+from sciformers.timeseries.classification.classifier import CLASSIFIER_NAME, ShapeFormerClassifier, save_classifier
 from sciformers.timeseries.classification.data import SHIPPED, ClassificationData, load_shipped, load_ts_pair, pad_panel
 from sciformers.timeseries.classification.peers import count_params
 from sciformers.timeseries.classification.planted import PlantedConfig, planted_dataset
@@ -40,14 +42,6 @@ from sciformers.timeseries.classification.plots import confusion_figure, shapele
 
 PLANTED = "PlantedShapelets"
 METRICS = ("accuracy", "balanced_accuracy", "f1_macro")
-
-if "balanced_accuracy" not in list_metrics():
-
-    @register_metric("balanced_accuracy", higher_is_better=True, description="mean per-class recall")
-    def balanced_accuracy(pred: torch.Tensor, target: torch.Tensor) -> float:
-        """Mean recall over the classes present in ``target`` (scikit-learn's definition)."""
-        labels = pred.argmax(-1) if pred.dim() == 2 else pred.long()
-        return float(balanced_accuracy_score(target.long().numpy(), labels.numpy()))
 
 
 class TsPair(Config):
@@ -95,8 +89,47 @@ def load_dataset(name: str, data: UEAData) -> ClassificationData:
     return load_shipped(name)
 
 
+@dataclass
+class Panel:
+    """One dataset as every model sees it.
+
+    Args:
+        X_train, X_test: ``(N, C, T)`` series edge-padded to the longest training length.
+        classes: class names; ``y_train`` / ``y_test`` are codes into them.
+    """
+
+    X_train: np.ndarray
+    X_test: np.ndarray
+    classes: list[str]
+    y_train: np.ndarray
+    y_test: torch.Tensor
+
+
+@dataclass
+class Predictions:
+    """One model's test predictions: scores ``(N, C)`` or class codes ``(N,)``, and ShapeFormer's
+    discovered shapelets on the training series they were cut from (empty for the other models)."""
+
+    scores: torch.Tensor
+    shapelets: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def labels(self) -> torch.Tensor:
+        return self.scores.argmax(-1) if self.scores.dim() == 2 else self.scores
+
+
+def discovered_shapelets(clf: ShapeFormerClassifier, X_train: np.ndarray) -> list[dict[str, Any]]:
+    """A fitted ShapeFormer's shapelets (JSON) with the channel of the training series each was cut from."""
+    return [{**s, "series": sh.series, "source": X_train[sh.series, sh.channel].tolist()}
+            for s, sh in zip(clf.network_kwargs_["shapelets"], clf.shapelets_)]
+
+
 class DatasetTask(TaskSpec):
-    """Classification on one dataset: every model beside the majority class, one record per seed."""
+    """Classification on one dataset: every model beside the baseline, one record per seed.
+
+    The baseline (``majority``) is fitted on the training codes and predicts one-hot scores; every
+    other model is an sktime estimator fitted on the padded training panel and its class names.
+    """
 
     version = "1"
     domain = "timeseries"
@@ -111,8 +144,64 @@ class DatasetTask(TaskSpec):
         self.description = (f"{dataset}: time series classification, official train/test split, whole test "
                             "set; ShapeFormer beside MiniRocket, ConvTran, 1-NN DTW and the majority class.")
 
-    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
-        yield from run_dataset(self, ctx)
+    def prepare(self, ctx: RunContext) -> Panel:
+        """Load the dataset and pad both splits to the longest training length, once."""
+        assert isinstance(ctx.data, UEAData)
+        data = load_dataset(self.dataset, ctx.data)
+        ctx.say(f"{self.name}: {data.summary()}")
+        length = max(x.shape[1] for x in data.X_train)
+        classes = [str(c) for c in data.classes]
+        code = {c: i for i, c in enumerate(classes)}
+        return Panel(pad_panel(data.X_train, length), pad_panel(data.X_test, length), classes,
+                     np.array([code[c] for c in data.y_train]), torch.tensor([code[c] for c in data.y_test]))
+
+    def model_kwargs(self, prepared: Panel, entry: Entry) -> dict[str, Any]:
+        return {"num_classes": len(prepared.classes)} if entry.baseline else {}
+
+    def build(self, job: Job, prepared: Panel) -> Any:
+        """The baseline as registered; an sktime estimator with the run's budget under its kwargs."""
+        if job.entry.baseline:
+            return job.build()
+        budget: dict[str, Any] = {"random_state": job.seed, "num_epochs": job.ctx.train.epochs or 1,
+                                  "batch_size": job.ctx.train.batch_size}
+        if job.entry.model == CLASSIFIER_NAME:  # discovery gets the run's threads (--threads)
+            budget["n_jobs"] = torch.get_num_threads()
+        return job.build(**{**budget, **job.kwargs})
+
+    def fit(self, job: Job, model: Any, prepared: Panel) -> None:
+        if job.entry.baseline:
+            model.fit(torch.tensor(prepared.y_train))
+        else:
+            model.fit(prepared.X_train, np.array(prepared.classes)[prepared.y_train])
+
+    def predict(self, job: Job, model: Any, prepared: Panel) -> Predictions:
+        if job.entry.baseline:
+            return Predictions(model.predict({"x": torch.zeros(len(prepared.y_test))}))
+        code = {c: i for i, c in enumerate(prepared.classes)}
+        scores = torch.tensor([code[str(p)] for p in model.predict(prepared.X_test)])
+        shapelets = discovered_shapelets(model, prepared.X_train) if isinstance(model, ShapeFormerClassifier) else []
+        return Predictions(scores, shapelets)
+
+    def save(self, job: Job, model: Any) -> None:
+        """ShapeFormer's network and everything to rebuild the classifier, in the job's folder."""
+        if isinstance(model, ShapeFormerClassifier):
+            save_classifier(model, job.checkpoint_dir())
+
+    def score(self, job: Job, prepared: Panel, predictions: Predictions) -> Result:
+        return Result({m.name: m(predictions.scores, prepared.y_test) for m in self.metric_objects()},
+                      n_test=len(prepared.y_test))
+
+    def artifacts(self, job: Job, prepared: Panel, predictions: Predictions) -> dict[str, dict[str, Any]]:
+        """``<model>_seed<s>.json``: classes, test codes and predicted codes (and ShapeFormer's shapelets)."""
+        saved: dict[str, Any] = {"classes": prepared.classes, "y_true": prepared.y_test.tolist(),
+                                 "y_pred": predictions.labels.tolist()}
+        if predictions.shapelets:
+            saved["shapelets"] = predictions.shapelets
+        return {f"{job.name}_seed{job.seed}.json": saved}
+
+    def count_params(self, model: Any) -> int:
+        """Network weights, MiniRocket's ridge weights; 0 for 1-NN and the baseline."""
+        return count_params(model)
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         """Accuracy bars; from the run folders' predictions, confusion matrices (summed over seeds) and
@@ -140,7 +229,7 @@ class DatasetTask(TaskSpec):
 
 
 class UEAClassificationTask(TaskSpec):
-    """Runs :class:`DatasetTask` for every dataset of ``data.datasets``."""
+    """The pipeline's task: one :class:`DatasetTask` per dataset of ``data.datasets``."""
 
     name = "timeseries.uea_classification"
     version = "1"
@@ -151,10 +240,15 @@ class UEAClassificationTask(TaskSpec):
     data_card = "uea_sktime.md"
     data_schema = UEAData
 
-    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
+    def subtasks(self, ctx: RunContext) -> list[TaskSpec]:
         assert isinstance(ctx.data, UEAData)
-        for dataset in ctx.data.datasets:
-            yield from dataset_task(dataset).run(ctx)
+        return [dataset_task(dataset) for dataset in ctx.data.datasets]
+
+    def prepare(self, ctx: RunContext) -> Any:
+        raise TypeError(f"{self.name} prepares each dataset in its sub-task (see subtasks)")
+
+    def score(self, job: Job, prepared: Any, predictions: Any) -> Result:
+        raise TypeError(f"{self.name} scores each dataset in its sub-task (see subtasks)")
 
     def tables(self, records: list[RunRecord]) -> list[Table]:
         """Accuracy per dataset and model, mean ± std over seeds with the ratio to the majority class,
@@ -198,61 +292,6 @@ def dataset_task(dataset: str) -> DatasetTask:
     assert isinstance(task, DatasetTask)
     return task
 
-
-def build_estimator(model: str, kwargs: dict[str, Any], seed: int, ctx: RunContext) -> Any:
-    """An unfitted sktime classifier for a pipeline model entry."""
-    budget = {"random_state": seed, "num_epochs": ctx.train.epochs or 1, "batch_size": ctx.train.batch_size}
-    if model == MODEL_NAME:  # discovery gets the run's threads (--threads)
-        return ShapeFormerClassifier(**{**budget, "verbose": False, "n_jobs": torch.get_num_threads(), **kwargs})
-    return create_model(model, **{**budget, **kwargs})
-
-
-def run_dataset(task: DatasetTask, ctx: RunContext) -> Iterator[RunRecord]:
-    """Fit every model on ``task.dataset``'s train split, predict its whole test split, score, record."""
-    assert isinstance(ctx.data, UEAData)
-    data = load_dataset(task.dataset, ctx.data)
-    length = max(x.shape[1] for x in data.X_train)
-    X_train, X_test = pad_panel(data.X_train, length), pad_panel(data.X_test, length)
-    classes = [str(c) for c in data.classes]
-    code = {c: i for i, c in enumerate(classes)}
-    y_train = np.array([code[c] for c in data.y_train])
-    y_test = torch.tensor([code[c] for c in data.y_test])
-    ctx.say(f"{task.name}: {data.summary()}")
-    entries = [("majority", "majority", {})] + [(n, e.model, dict(e.kwargs)) for n, e in ctx.models.items()]
-    for seed in ctx.seeds:  # seeds outermost: an interrupted run still compares every model
-        for name, model, kwargs in entries:
-            if ctx.is_done(task.name, name, seed):
-                continue
-            ctx.say(f"{task.name}: fitting {name} (seed {seed})")
-            torch.manual_seed(seed)
-            t0 = time.perf_counter()
-            if model == "majority":
-                est = create_model("majority", num_classes=len(classes)).fit(torch.tensor(y_train))
-                fit_s = time.perf_counter() - t0
-                t1 = time.perf_counter()
-                scores = est.predict({"x": torch.zeros(len(y_test))})
-                n_params = 0
-            else:
-                est = build_estimator(model, kwargs, seed, ctx)
-                est.fit(X_train, np.array(classes)[y_train])
-                fit_s = time.perf_counter() - t0
-                t1 = time.perf_counter()
-                pred = est.predict(X_test)
-                scores = torch.tensor([code[str(p)] for p in pred])
-                n_params = count_params(est)
-            eval_s = time.perf_counter() - t1
-            labels = scores.argmax(-1) if scores.dim() == 2 else scores
-            saved: dict[str, Any] = {"classes": classes, "y_true": y_test.tolist(), "y_pred": labels.tolist()}
-            if isinstance(est, ShapeFormerClassifier):
-                save_classifier(est, ctx.out_dir / "checkpoints" / name / task.dataset / f"seed{seed}")
-                saved["shapelets"] = [{**s, "series": sh.series, "source": X_train[sh.series, sh.channel].tolist()}
-                                      for s, sh in zip(est.network_kwargs_["shapelets"], est.shapelets_)]
-            task.write_predictions(ctx.out_dir, f"{name}_seed{seed}.json", saved)
-            yield ctx.record(
-                task=task, model=name, seed=seed, n_params=n_params,
-                metrics={m.name: m(scores, y_test) for m in task.metric_objects()},
-                fit_s=fit_s, eval_s=eval_s, infer_ms_per_sample=1000.0 * eval_s / len(y_test),
-            )
 
 UEA_CLASSIFICATION = register_task(UEAClassificationTask())
 for _name in list(SHIPPED) + [PLANTED]:

@@ -1,8 +1,10 @@
 """Long-horizon forecasting: iTransformer (Liu et al., ICLR 2024) and Pathformer (Chen et al., ICLR 2024).
 
 Networks map a lookback window to a horizon (:class:`WindowForecaster`); the sktime
-forecasters wrap them for ``fit(y, fh=...)`` / ``predict()``; the ``timeseries.long_horizon``
-task runs them beside DLinear, PatchTST and seasonal naive on the benchmark protocol.
+forecasters wrap them for ``fit(y, fh=...)`` / ``predict()``. The benchmark tasks are harness
+modules, imported on demand: ``timeseries.long_horizon`` (``forecasting.task``) runs the networks
+beside DLinear, PatchTST and seasonal naive; ``timeseries.expanding_window``
+(``forecasting.realdata``) runs the sktime forecasters of :mod:`.sktime_models` on Airline.
 """
 
 from sciformers.timeseries.forecasting.base import WindowForecaster
@@ -17,10 +19,9 @@ from sciformers.timeseries.forecasting.pathformer import (
     Pathformer,
 )
 from sciformers.timeseries.forecasting.peers import DLinear, PatchTST, SeasonalNaive
-from sciformers.timeseries.forecasting.realdata import ExpandingWindowConfig, ExpandingWindowTask
 from sciformers.timeseries.forecasting.revin import RevIN
-from sciformers.timeseries.forecasting.task import LongHorizonConfig, LongHorizonTask, load_long_horizon
 from sciformers.timeseries.forecasting.windows import LongHorizonData, Standardizer, WindowDataset, split_borders
+from sciformers.timeseries.forecasting import sktime_models  # noqa: F401  (registers the sktime forecasters)
 
 __all__ = [
     "AdaptiveMultiScaleBlock",
@@ -29,14 +30,10 @@ __all__ = [
     "DualAttentionScale",
     "ETTLikeConfig",
     "ETT_COLUMNS",
-    "ExpandingWindowConfig",
-    "ExpandingWindowTask",
     "ITransformer",
     "ITransformerForecaster",
     "InvertedEncoderLayer",
-    "LongHorizonConfig",
     "LongHorizonData",
-    "LongHorizonTask",
     "MultiScaleRouter",
     "PatchTST",
     "Pathformer",
@@ -49,7 +46,6 @@ __all__ = [
     "ettlike_csv",
     "generate_ettlike",
     "load_builtin_series",
-    "load_long_horizon",
     "read_series_csv",
     "split_borders",
     "validate_series",

@@ -62,3 +62,8 @@ class WindowForecaster(TrainModule):
 def zero_loss(like: Tensor) -> Tensor:
     """A scalar zero on ``like``'s device and dtype (the auxiliary loss of networks without one)."""
     return torch.zeros((), device=like.device, dtype=like.dtype)
+
+
+def example_window(model: WindowForecaster) -> dict[str, Tensor]:
+    """Two fixed pseudo-random lookback windows of ``model``'s shape (for the registry's conformance suite)."""
+    return {"x": torch.randn(2, model.seq_len, model.n_vars, generator=torch.Generator().manual_seed(0))}

@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from sciformers.attention import FeedForward, MultiHeadAttention
 from sciformers.core import register_model
-from sciformers.timeseries.forecasting.base import WindowForecaster, zero_loss
+from sciformers.timeseries.forecasting.base import WindowForecaster, example_window, zero_loss
 from sciformers.timeseries.forecasting.revin import RevIN
 
 
@@ -49,7 +49,9 @@ class InvertedEncoderLayer(nn.Module):
         return self.norm2(h + self.dropout(self.ff(h)))
 
 
-@register_model("timeseries.itransformer")
+@register_model("timeseries.itransformer", test_kwargs={"seq_len": 12, "pred_len": 4, "n_vars": 3, "d_model": 8,
+                                                         "depth": 1, "heads": 2, "d_ff": 8},
+                example=example_window)
 class ITransformer(WindowForecaster):
     """iTransformer for a lookback ``seq_len`` and horizon ``pred_len``.
 

@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from sciformers.attention import FeedForward, MultiHeadAttention
 from sciformers.core import register_model
-from sciformers.timeseries.forecasting.base import WindowForecaster
+from sciformers.timeseries.forecasting.base import WindowForecaster, example_window
 from sciformers.timeseries.forecasting.revin import RevIN
 
 DEFAULT_PATCH_SIZES = ((16, 12, 8, 32), (12, 8, 6, 4), (8, 6, 4, 2))  # official ETTh1 script: 3 blocks x 4 scales
@@ -183,7 +183,9 @@ class AdaptiveMultiScaleBlock(nn.Module):
         return out, balance
 
 
-@register_model("timeseries.pathformer")
+@register_model("timeseries.pathformer", test_kwargs={"seq_len": 12, "pred_len": 4, "n_vars": 2,
+                                                       "patch_sizes": [[6, 4]], "top_k": 1, "d_ff": 8},
+                example=example_window)
 class Pathformer(WindowForecaster):
     """Pathformer for a lookback ``seq_len`` and horizon ``pred_len``.
 

@@ -19,10 +19,11 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sciformers.core import register_model
-from sciformers.timeseries.forecasting.base import WindowForecaster, zero_loss
+from sciformers.timeseries.forecasting.base import WindowForecaster, example_window, zero_loss
 
 
-@register_model("dlinear")
+@register_model("dlinear", test_kwargs={"seq_len": 12, "pred_len": 4, "n_vars": 2, "kernel": 5},
+                example=example_window)
 class DLinear(WindowForecaster):
     """Trend (moving average) and remainder, each mapped ``L -> H`` by a linear layer shared over variates.
 
@@ -59,7 +60,8 @@ class DLinear(WindowForecaster):
         return y, zero_loss(y)
 
 
-@register_model("seasonal_naive")
+@register_model("seasonal_naive", test_kwargs={"seq_len": 12, "pred_len": 4, "n_vars": 2, "sp": 6},
+                example=example_window)
 class SeasonalNaive(WindowForecaster):
     """``y_{L+h} = x_{L-sp+(h mod sp)}``: the last full season of the lookback, repeated.
 
@@ -82,7 +84,9 @@ class SeasonalNaive(WindowForecaster):
         return y, zero_loss(y)
 
 
-@register_model("patchtst")
+@register_model("patchtst", test_kwargs={"seq_len": 16, "pred_len": 4, "n_vars": 2, "patch_length": 4,
+                                        "patch_stride": 4, "d_model": 8, "heads": 2, "depth": 1, "d_ff": 8},
+                example=example_window)
 class PatchTST(WindowForecaster):
     """PatchTST from Hugging Face ``transformers`` (random init), channel-independent, with RevIN-style scaling.
 

@@ -5,13 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from sciformers.evaluation.records import RunRecord  # noqa: E402
+from sciformers.evaluation.records import RunRecord
 
 
 def error_vs_horizon_plot(records: list[RunRecord], baseline: str) -> plt.Figure:

@@ -4,25 +4,31 @@ A real-data check beside the synthetic long-horizon benchmark: a series that shi
 (default: Box & Jenkins' Airline passengers, 144 months) is evaluated with sktime's
 ``ExpandingWindowSplitter`` (each fold trains on everything before its cutoff and forecasts the
 next ``horizon`` steps), and every model is scored by MASE (seasonal, ``sp`` steps) and sMAPE,
-averaged over the folds, on the original scale. Models are sktime forecasters: iTransformer
+averaged over the folds, on the original scale. Models are sktime forecasters, estimator
+entries of the registry (:mod:`~sciformers.timeseries.forecasting.sktime_models`): iTransformer
 and Pathformer through our wrappers, DLinear through sktime's ``LTSFDLinearForecaster``, the
-Theta method, and a seasonal-naive baseline.
+Theta method, and a seasonal-naive baseline. One copy of a model is fitted per fold.
 """
 
 from __future__ import annotations
 
-import time
-from typing import Any, Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
+import pandas as pd
 from pydantic import Field
 
-from sciformers.core import Config
+from sciformers.core import Config, get_model_spec
 from sciformers.evaluation.context import RunContext
-from sciformers.evaluation.records import RunRecord
+from sciformers.evaluation.runner import Entry, Job, Result
 from sciformers.evaluation.tasks import TaskSpec, register_task
-from sciformers.timeseries.forecasting.forecasters import ITransformerForecaster, PathformerForecaster
+from sciformers.timeseries import metrics as _metrics  # noqa: F401  (mase_h{h}, smape_h{h})
 from sciformers.timeseries.forecasting.loaders import BUILTIN_SERIES, load_builtin_series
+from sciformers.timeseries.forecasting.sktime_models import network_params
+
+#: The registry entry behind the baseline's record name ``seasonal_naive``.
+BASELINE_MODEL = "seasonal_naive_forecaster"
 
 
 class ExpandingWindowConfig(Config):
@@ -43,23 +49,15 @@ class ExpandingWindowConfig(Config):
     sp: int = Field(default=12, ge=1)
 
 
-def _sktime_model(name: str, kwargs: dict[str, Any], cfg: ExpandingWindowConfig, seed: int) -> Any:
-    """The sktime forecaster behind a registry name of the pipeline."""
-    from sktime.forecasting.ltsf import LTSFDLinearForecaster
-    from sktime.forecasting.naive import NaiveForecaster
-    from sktime.forecasting.theta import ThetaForecaster
+@dataclass
+class Folds:
+    """The series, its expanding-window folds (``(train, test)`` index arrays, in order), the
+    forecast steps ``1..horizon`` and the seasonal period."""
 
-    builders: dict[str, Callable[[], Any]] = {
-        "timeseries.itransformer": lambda: ITransformerForecaster(**kwargs, random_state=seed),
-        "timeseries.pathformer": lambda: PathformerForecaster(**kwargs, random_state=seed),
-        "dlinear": lambda: LTSFDLinearForecaster(pred_len=cfg.horizon, **kwargs),
-        "theta": lambda: ThetaForecaster(sp=cfg.sp, **kwargs),
-        "seasonal_naive": lambda: NaiveForecaster(strategy="last", sp=cfg.sp),
-    }
-    if name not in builders:
-        raise ValueError(f"timeseries.expanding_window: no sktime forecaster for model {name!r}; "
-                         f"available: {', '.join(builders)}")
-    return builders[name]()
+    y: pd.Series
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    fh: np.ndarray
+    sp: int
 
 
 class ExpandingWindowTask(TaskSpec):
@@ -70,12 +68,14 @@ class ExpandingWindowTask(TaskSpec):
     domain = "timeseries"
     description = ("sktime forecasters on a real univariate series (default Airline), expanding-window folds, "
                    "seasonal MASE and sMAPE averaged over folds on the original scale.")
-    metrics = ()  # mase_h<H>, smape_h<H>
+    metrics = ()  # mase_h<H>, smape_h<H>: metric families
     baseline = "seasonal_naive"
     data_card = "sktime_forecasting_series.md"
     data_schema = ExpandingWindowConfig
 
-    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
+    def prepare(self, ctx: RunContext) -> Folds:
+        from sktime.split import ExpandingWindowSplitter
+
         cfg = ctx.data
         assert isinstance(cfg, ExpandingWindowConfig)
         if cfg.series not in BUILTIN_SERIES:
@@ -84,40 +84,46 @@ class ExpandingWindowTask(TaskSpec):
         if len(y) < cfg.initial_window + cfg.horizon:
             raise ValueError(f"data.initial_window: {cfg.initial_window} + horizon {cfg.horizon} exceeds the "
                              f"{len(y)} steps of {cfg.series!r}")
-        entries = [(self.baseline, self.baseline, {})]
-        entries += [(name, e.model, {**ctx.model_defaults, **e.kwargs}) for name, e in ctx.models.items()]
-        for name, model_name, kwargs in entries:
-            for seed in ctx.seeds:
-                if not ctx.is_done(self.name, name, seed):
-                    ctx.say(f"{self.name}: {name} (seed {seed})")
-                    yield self._run_one(ctx, cfg, y, name, model_name, kwargs, seed)
-
-    def _run_one(self, ctx: RunContext, cfg: ExpandingWindowConfig, y: Any, name: str, model_name: str,
-                 kwargs: dict[str, Any], seed: int) -> RunRecord:
-        from sktime.split import ExpandingWindowSplitter
-        from sktime.performance_metrics.forecasting import mean_absolute_percentage_error, mean_absolute_scaled_error
-
         fh = np.arange(1, cfg.horizon + 1)
         splitter = ExpandingWindowSplitter(fh=fh, initial_window=cfg.initial_window, step_length=cfg.step_length)
+        return Folds(y, list(splitter.split(y)), fh, cfg.sp)
+
+    def entries(self, ctx: RunContext) -> list[Entry]:
+        """The baseline keeps the record name ``seasonal_naive`` but is sktime's naive forecaster."""
+        base, *models = super().entries(ctx)
+        return [replace(base, model=BASELINE_MODEL, kind=get_model_spec(BASELINE_MODEL).kind), *models]
+
+    def model_kwargs(self, prepared: Folds, entry: Entry) -> dict[str, Any]:
+        return {"horizon": len(prepared.fh), "sp": prepared.sp}
+
+    def build(self, job: Job, prepared: Folds) -> list[Any]:
+        """One unfitted copy of the forecaster per fold, seeded by ``random_state``."""
+        model = job.build(random_state=job.seed)
+        return [model.clone() for _ in prepared.splits]
+
+    def fit(self, job: Job, model: list[Any], prepared: Folds) -> None:
+        for forecaster, (train, _) in zip(model, prepared.splits):
+            forecaster.fit(prepared.y.iloc[train], fh=prepared.fh)
+
+    def predict(self, job: Job, model: list[Any], prepared: Folds) -> list[pd.Series]:
+        return [forecaster.predict() for forecaster in model]
+
+    def score(self, job: Job, prepared: Folds, predictions: list[pd.Series]) -> Result:
+        """Seasonal MASE and sMAPE of every fold, averaged over the folds."""
+        from sktime.performance_metrics.forecasting import mean_absolute_percentage_error, mean_absolute_scaled_error
+
         mase, smape = [], []
-        fit_s = eval_s = 0.0
-        for train_idx, test_idx in splitter.split(y):
-            y_train, y_test = y.iloc[train_idx], y.iloc[test_idx]
-            model = _sktime_model(model_name, kwargs, cfg, seed)
-            t0 = time.perf_counter()
-            model.fit(y_train, fh=fh)
-            t1 = time.perf_counter()
-            pred = model.predict()
-            eval_s += time.perf_counter() - t1
-            fit_s += t1 - t0
-            mase.append(float(mean_absolute_scaled_error(y_test, pred, y_train=y_train, sp=cfg.sp)))
+        for pred, (train, test) in zip(predictions, prepared.splits):
+            y_train, y_test = prepared.y.iloc[train], prepared.y.iloc[test]
+            mase.append(float(mean_absolute_scaled_error(y_test, pred, y_train=y_train, sp=prepared.sp)))
             smape.append(float(mean_absolute_percentage_error(y_test, pred, symmetric=True)))
-        network = getattr(model, "network_", None) or getattr(model, "network", None)  # ours / sktime's LTSF
-        n_params = sum(p.numel() for p in network.parameters()) if network is not None else 0
-        metrics = {f"mase_h{cfg.horizon}": float(np.mean(mase)), f"smape_h{cfg.horizon}": float(np.mean(smape))}
-        return ctx.record(task=self, model=name, seed=seed, n_params=n_params, metrics=metrics, fit_s=fit_s,
-                          eval_s=eval_s, infer_ms_per_sample=1000 * eval_s / max(len(mase), 1),
-                          higher_is_better={k: False for k in metrics})
+        h = len(prepared.fh)
+        return Result({f"mase_h{h}": float(np.mean(mase)), f"smape_h{h}": float(np.mean(smape))},
+                      n_test=len(prepared.splits))
+
+    def count_params(self, model: list[Any]) -> int:
+        """Network weights of the last fold's forecaster (0 for Theta and seasonal naive)."""
+        return network_params(model[-1])
 
 
 EXPANDING_WINDOW = register_task(ExpandingWindowTask())

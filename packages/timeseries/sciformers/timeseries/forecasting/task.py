@@ -10,22 +10,25 @@ computed on the standardised series over all test windows, steps and variates.
 from __future__ import annotations
 
 import json
-import time
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import torch
 from pydantic import Field, field_validator
 from torch.utils.data import Dataset, Subset
 
-from sciformers.core import Config, Trainer, create_model, save_model, seed_everything
+from sciformers.core import Config
 from sciformers.evaluation.context import RunContext
 from sciformers.evaluation.datasets import DatasetEntry, register_dataset
 from sciformers.evaluation.records import RunRecord
 from sciformers.evaluation.report import Table, fmt, fmt_mean_std, mean_std
+from sciformers.evaluation.runner import Entry, Job, Result
 from sciformers.evaluation.tasks import TaskSpec, register_task
+from sciformers.timeseries import metrics as _metrics  # noqa: F401  (mse_h{h}, mae_h{h})
+from sciformers.timeseries.forecasting.base import WindowForecaster
 from sciformers.timeseries.forecasting.ettlike import ETTLikeConfig, ettlike_csv
 from sciformers.timeseries.forecasting.loaders import read_series_csv
 from sciformers.timeseries.forecasting.plots import error_vs_horizon_plot, forecast_plot
@@ -89,8 +92,25 @@ def mse_mae(pred: torch.Tensor, target: torch.Tensor) -> tuple[float, float]:
     return float((err**2).mean()), float(err.abs().mean())
 
 
+@dataclass
+class Series:
+    """The standardised, split series and the protocol's settings (``data:``)."""
+
+    data: LongHorizonData
+    cfg: LongHorizonConfig
+
+    def windows(self, horizon: int) -> tuple[WindowDataset, WindowDataset, WindowDataset]:
+        """Train, validation and test windows for ``horizon``."""
+        return self.data.datasets(self.cfg.seq_len, horizon)
+
+
 class LongHorizonTask(TaskSpec):
-    """Long-horizon multivariate forecasting: MSE and MAE per horizon, beside seasonal naive."""
+    """Long-horizon multivariate forecasting: MSE and MAE per horizon, beside seasonal naive.
+
+    One job trains one model per horizon (built just before it is trained, each seeded alike),
+    each a training stage ``h<H>`` with its checkpoints under ``h<H>/``. A model without trainable
+    parameters (seasonal naive) is not trained.
+    """
 
     name = "timeseries.long_horizon"
     version = "1"
@@ -99,58 +119,65 @@ class LongHorizonTask(TaskSpec):
         "Long-horizon multivariate forecasting (lookback 96, one model per horizon, ETTh1 time split, "
         "train-only scaler, every test window); MSE and MAE on standardised data per horizon."
     )
-    metrics = ()  # mse_h<H>, mae_h<H>: named per horizon at run time
+    metrics = ()  # mse_h<H>, mae_h<H>: metric families
     baseline = "seasonal_naive"
     data_card = "ettlike.md"
     data_schema = LongHorizonConfig
 
-    def run(self, ctx: RunContext) -> Iterator[RunRecord]:
+    def prepare(self, ctx: RunContext) -> Series:
         cfg = ctx.data
         assert isinstance(cfg, LongHorizonConfig)
         data, source = load_long_horizon(cfg)
         ctx.say(f"{self.name}: {source}, {data.values.shape[0]} rows x {data.values.shape[1]} variates")
-        entries = [(self.baseline, self.baseline, {"sp": cfg.season})]
-        entries += [(name, e.model, {**ctx.model_defaults, **e.kwargs}) for name, e in ctx.models.items()]
-        for seed in ctx.seeds:  # seeds outermost: a partial run already compares every model
-            for name, model_name, kwargs in entries:
-                if not ctx.is_done(self.name, name, seed):
-                    yield self._run_one(ctx, cfg, data, name, model_name, kwargs, seed)
+        return Series(data, cfg)
 
-    def _run_one(
-        self, ctx: RunContext, cfg: LongHorizonConfig, data: LongHorizonData, name: str, model_name: str,
-        kwargs: dict[str, Any], seed: int,
-    ) -> RunRecord:
-        """Train and score one (model, seed) at every horizon."""
+    def model_kwargs(self, prepared: Series, entry: Entry) -> dict[str, Any]:
+        inputs: dict[str, Any] = {"seq_len": prepared.cfg.seq_len, "n_vars": len(prepared.data.columns)}
+        return {"sp": prepared.cfg.season, **inputs} if entry.baseline else inputs
+
+    def build(self, job: Job, prepared: Series) -> dict[int, WindowForecaster]:
+        """An empty horizon -> model map: :meth:`fit` builds each model right before training it."""
+        return {}
+
+    def fit(self, job: Job, model: dict[int, WindowForecaster], prepared: Series) -> None:
+        for horizon in prepared.cfg.horizons:
+            module = model[horizon] = job.build(pred_len=horizon)
+            if any(p.requires_grad for p in module.parameters()):  # seasonal naive has nothing to train
+                train, val, _ = prepared.windows(horizon)
+                stride = prepared.cfg.val_stride
+                val_set: Dataset = Subset(val, range(0, len(val), stride)) if stride > 1 else val
+                job.fit(module, train, val_set, stage=f"h{horizon}")
+
+    def predict(self, job: Job, model: dict[int, WindowForecaster], prepared: Series) -> dict[int, torch.Tensor]:
+        return {h: job.predict(module, prepared.windows(h)[2]) for h, module in model.items()}
+
+    def save(self, job: Job, model: dict[int, WindowForecaster]) -> None:
+        """Every horizon's model under ``h<H>/final``."""
+        for horizon, module in model.items():
+            job.save(module, {"kwargs": {**job.kwargs, "pred_len": horizon}}, stage=f"h{horizon}/final")
+
+    def score(self, job: Job, prepared: Series, predictions: dict[int, torch.Tensor]) -> Result:
         metrics: dict[str, float] = {}
-        fit_s = eval_s = 0.0
-        n_params, n_test = 0, 0
-        for horizon in cfg.horizons:
-            train, val, test = data.datasets(cfg.seq_len, horizon)
-            seed_everything(seed)
-            module = create_model(model_name, seq_len=cfg.seq_len, pred_len=horizon, n_vars=len(data.columns), **kwargs)
-            run_dir = ctx.out_dir / "checkpoints" / name / f"seed{seed}" / f"h{horizon}"
-            trainer = Trainer(ctx.train, run_dir=run_dir, device=ctx.device, seed=seed, quiet=ctx.quiet)
-            if any(p.requires_grad for p in module.parameters()):
-                ctx.say(f"{self.name}: training {name} (seed {seed}, horizon {horizon})")
-                val_set: Dataset = Subset(val, range(0, len(val), cfg.val_stride)) if cfg.val_stride > 1 else val
-                fit_s += trainer.fit(module, train, val_set).fit_s
-            t0 = time.perf_counter()
-            pred = trainer.predict(module, test)
-            eval_s += time.perf_counter() - t0
-            assert isinstance(pred, torch.Tensor)
-            target = test.targets()
-            metrics[f"mse_h{horizon}"], metrics[f"mae_h{horizon}"] = mse_mae(pred, target)
-            n_params = max(n_params, sum(p.numel() for p in module.parameters()))
+        n_test = 0
+        for horizon, pred in predictions.items():
+            test = prepared.windows(horizon)[2]
+            metrics[f"mse_h{horizon}"], metrics[f"mae_h{horizon}"] = mse_mae(pred, test.targets())
             n_test += len(test)
-            save_model(run_dir / "final", module, {"model": model_name, "kwargs": {
-                **kwargs, "seq_len": cfg.seq_len, "pred_len": horizon, "n_vars": len(data.columns)}})
-            if seed == ctx.seeds[0] and horizon == cfg.horizons[0] and cfg.plot_windows > 0:
-                self.write_predictions(ctx.out_dir, f"{name}_windows.json",
-                                       example_windows(test, pred, cfg.plot_windows, data.columns))
-        return ctx.record(
-            task=self, model=name, seed=seed, n_params=n_params, metrics=metrics, fit_s=fit_s, eval_s=eval_s,
-            infer_ms_per_sample=1000.0 * eval_s / max(n_test, 1), higher_is_better={k: False for k in metrics},
-        )
+        return Result(metrics, n_test=n_test)
+
+    def artifacts(self, job: Job, prepared: Series, predictions: dict[int, torch.Tensor]) -> dict[str, dict[str, Any]]:
+        """``<model>_windows.json``: the first seed's forecasts of a few test windows at the first horizon."""
+        cfg = prepared.cfg
+        if not job.is_first_seed or cfg.plot_windows <= 0:
+            return {}
+        horizon = cfg.horizons[0]
+        test = prepared.windows(horizon)[2]
+        return {f"{job.name}_windows.json": example_windows(test, predictions[horizon], cfg.plot_windows,
+                                                            prepared.data.columns)}
+
+    def count_params(self, model: dict[int, WindowForecaster]) -> int:
+        """Parameters of the largest-horizon model."""
+        return max((sum(p.numel() for p in m.parameters()) for m in model.values()), default=0)
 
     # -- report -------------------------------------------------------------------------------
 
