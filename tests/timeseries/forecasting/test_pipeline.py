@@ -37,7 +37,7 @@ def test_smoke_run_writes_records_report_and_plots(tmp_path):
         trained = (out / "checkpoints" / r.model / "seed0" / "h24" / "checkpoints").is_dir()
         assert trained == (r.model != "seasonal_naive")
     md = result.report_md.read_text()
-    assert "seasonal_naive (baseline)" in md and "MSE h24 ↓" in md and "MAE h48 ↓" in md
+    assert "seasonal_naive (baseline)" in md and "mse_h24 ↓" in md and "mae_h48 ↓" in md and "fit s (all horizons)" in md
     assert "(1.00×)" in md and "timeseries.pathformer" in md
     assert "plots/timeseries_forecast_ettlike_error_vs_horizon.png" in md
     assert "plots/timeseries_forecast_ettlike_forecasts.png" in md

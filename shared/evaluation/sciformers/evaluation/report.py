@@ -18,7 +18,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import matplotlib
 
@@ -124,7 +124,8 @@ def _by_model(records: list[RunRecord], baseline: str | None) -> dict[str, list[
 
 
 def horizon_table(records: list[RunRecord], baseline: str | None, family: str, title: str,
-                  horizons: Sequence[int] | None = None, notes: Sequence[str] = ()) -> Table:
+                  horizons: Sequence[int] | None = None, notes: Sequence[str] = (),
+                  extra: dict[str, Callable[[list[RunRecord]], str]] | None = None) -> Table:
     """Models x horizons of one metric family (``rel_l2_h{h}``): mean ± std over seeds, and the
     ratio to the baseline's mean at the same horizon.
 
@@ -135,6 +136,7 @@ def horizon_table(records: list[RunRecord], baseline: str | None, family: str, t
         title: the table's title.
         horizons: the columns (default: every horizon found in ``records``).
         notes: lines under the table.
+        extra: more columns after the horizons, header -> cell of one model's records.
     """
     keys = family_keys(records, family)
     hs = list(horizons) if horizons is not None else list(keys)
@@ -151,8 +153,8 @@ def horizon_table(records: list[RunRecord], baseline: str | None, family: str, t
             ratio = (f" ({statistics.fmean(vals) / statistics.fmean(base[h]):.2f}×)"
                      if vals and base[h] and statistics.fmean(base[h]) and name != baseline else "")
             row.append(fmt_mean_std(vals) + ratio if vals else "–")
-        rows.append(row)
-    columns = ["model", "seeds", "params"] + [family.replace("{h}", str(h)) + arrow for h in hs]
+        rows.append(row + [cell(rs) for cell in (extra or {}).values()])
+    columns = ["model", "seeds", "params"] + [family.replace("{h}", str(h)) + arrow for h in hs] + list(extra or {})
     return Table(title, columns, rows, ["mean ± std over seeds; (r×) = model mean / baseline mean at that horizon.",
                                         *notes])
 
@@ -226,11 +228,19 @@ def _markdown_table(t: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
+_CODE = re.compile(r"`([^`\n]+)`")
+
+
+def inline_html(text: str) -> str:
+    """``text`` escaped for HTML, with Markdown inline code (`` `x` ``) as ``<code>x</code>``."""
+    return _CODE.sub(r"<code>\1</code>", html.escape(text, quote=False))
+
+
 def _html_table(t: Table) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in t.columns)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in t.rows)
-    notes = "".join(f"<p class='note'>{html.escape(n)}</p>" for n in t.notes)
-    return f"<h3>{html.escape(t.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}"
+    head = "".join(f"<th>{inline_html(c)}</th>" for c in t.columns)
+    body = "".join("<tr>" + "".join(f"<td>{inline_html(c)}</td>" for c in row) + "</tr>" for row in t.rows)
+    notes = "".join(f"<p class='note'>{inline_html(n)}</p>" for n in t.notes)
+    return f"<h3>{inline_html(t.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{notes}"
 
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -264,7 +274,7 @@ def write_report(records: list[RunRecord], out_dir: Path, title: str,
     for r in records:
         groups[(r.pipeline, r.task)].append(r)
     md = [f"# {title}", ""]
-    body = [f"<h1>{html.escape(title)}</h1>"]
+    body = [f"<h1>{inline_html(title)}</h1>"]
     if not records:
         md.append("No records.")
         body.append("<p>No records.</p>")
@@ -276,14 +286,14 @@ def write_report(records: list[RunRecord], out_dir: Path, title: str,
             summarised.add(pipeline)
             everything = [r for r in records if r.pipeline == pipeline]
             md += [f"## {pipeline}: summary", ""]
-            body.append(f"<h2>{html.escape(pipeline)}: summary</h2>")
+            body.append(f"<h2>{inline_html(pipeline)}: summary</h2>")
             for table in get_task(umbrella).tables(everything):
                 md.append(_markdown_table(table))
                 body.append(_html_table(table))
         task = get_task(task_name)
         md += [f"## {pipeline}", "", task.description, ""] + [f"- {p}" for p in _provenance(rs)] + [""]
-        body.append(f"<h2>{html.escape(pipeline)}</h2><p>{html.escape(task.description)}</p><ul>"
-                    + "".join(f"<li>{html.escape(p)}</li>" for p in _provenance(rs)) + "</ul>")
+        body.append(f"<h2>{inline_html(pipeline)}</h2><p>{inline_html(task.description)}</p><ul>"
+                    + "".join(f"<li>{inline_html(p)}</li>" for p in _provenance(rs)) + "</ul>")
         for table in task.tables(rs):
             md.append(_markdown_table(table))
             body.append(_html_table(table))

@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 from sciformers.evaluation.records import RunRecord
+from sciformers.evaluation.report import horizon_plot
 
 
 def error_vs_horizon_plot(records: list[RunRecord], baseline: str) -> plt.Figure:
-    """MSE and MAE (mean over seeds, std as error bars) against the horizon, one line per model."""
+    """MSE and MAE (mean over seeds, ± std band) against the horizon, one line per model (the shared
+    :func:`~sciformers.evaluation.report.horizon_plot`, one panel each)."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    by_model: dict[str, list[RunRecord]] = defaultdict(list)
-    for r in records:
-        by_model[r.model].append(r)
     for ax, metric in zip(axes, ("mse", "mae")):
-        for i, (name, rs) in enumerate(sorted(by_model.items(), key=lambda kv: (kv[0] != baseline, kv[0]))):
-            hs = sorted({int(k.split("_h")[1]) for r in rs for k in r.metrics if k.startswith(metric + "_h")})
-            vals = [[r.metrics[f"{metric}_h{h}"] for r in rs] for h in hs]
-            style = {"color": "0.5", "linestyle": "--"} if name == baseline else {"color": f"C{i}"}
-            ax.errorbar(hs, [np.mean(v) for v in vals], yerr=[np.std(v) for v in vals], marker="o", capsize=3,
-                        label=name, **style)
-        ax.set_xscale("log", base=2)
-        ticks = sorted({int(k.split("_h")[1]) for r in records for k in r.metrics})
-        ax.set_xticks(ticks, [str(h) for h in ticks])
-        ax.minorticks_off()
-        ax.set_xlabel("horizon (steps)")
-        ax.set_ylabel(f"{metric.upper()} (standardised)")
-        ax.set_title(f"{metric.upper()} against horizon")
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
+        horizon_plot(records, baseline, f"{metric}_h{{h}}", f"{metric.upper()} (standardised)",
+                     f"{metric.upper()} against horizon", log_y=False, log_x=True, ax=ax)
     return fig
 
 

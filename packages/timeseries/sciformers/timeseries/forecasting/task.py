@@ -10,7 +10,6 @@ computed on the standardised series over all test windows, steps and variates.
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -24,7 +23,7 @@ from sciformers.core import Config
 from sciformers.evaluation.context import RunContext
 from sciformers.evaluation.datasets import DatasetEntry, register_dataset
 from sciformers.evaluation.records import RunRecord
-from sciformers.evaluation.report import Table, fmt, fmt_mean_std, mean_std
+from sciformers.evaluation.report import Table, fmt, horizon_table
 from sciformers.evaluation.runner import Entry, Job, Result
 from sciformers.evaluation.tasks import TaskSpec, register_task
 from sciformers.timeseries import metrics as _metrics  # noqa: F401  (mse_h{h}, mae_h{h})
@@ -182,33 +181,12 @@ class LongHorizonTask(TaskSpec):
     # -- report -------------------------------------------------------------------------------
 
     def tables(self, records: list[RunRecord]) -> list[Table]:
-        by_model: dict[str, list[RunRecord]] = defaultdict(list)
-        for r in records:
-            by_model[r.model].append(r)
-        horizons = sorted({int(k.split("_h")[1]) for r in records for k in r.metrics})
-        order = sorted(by_model, key=lambda n: (n != self.baseline, n))
-        tables = []
-        for metric in ("mse", "mae"):
-            base = {h: mean_std([r.metrics[f"{metric}_h{h}"] for r in by_model.get(self.baseline, [])
-                                 if f"{metric}_h{h}" in r.metrics] or [float("nan")])[0] for h in horizons}
-            rows = []
-            for name in order:
-                row = [f"{name} (baseline)" if name == self.baseline else name, str(len(by_model[name])),
-                       f"{by_model[name][0].n_params:,}"]
-                for h in horizons:
-                    vals = [r.metrics[f"{metric}_h{h}"] for r in by_model[name] if f"{metric}_h{h}" in r.metrics]
-                    ratio = f" ({np.mean(vals) / base[h]:.2f}×)" if vals and base[h] == base[h] and base[h] else ""
-                    row.append(fmt_mean_std(vals) + ratio if vals else "–")
-                if metric == "mse":
-                    row.append(fmt(float(np.mean([r.timings.fit_s for r in by_model[name]]))))
-                rows.append(row)
-            columns = ["model", "seeds", "params"] + [f"{metric.upper()} h{h} ↓" for h in horizons]
-            columns += ["fit s (all horizons)"] if metric == "mse" else []
-            tables.append(Table(
-                title=f"{metric.upper()} on the standardised test windows, by horizon", columns=columns, rows=rows,
-                notes=[f"mean ± std over seeds; (r×) = model mean / {self.baseline} mean; params of the largest-horizon model."],
-            ))
-        return tables
+        """MSE and MAE by horizon beside the baseline (the shared horizon table), fit time with the MSE."""
+        fit = {"fit s (all horizons)": lambda rs: fmt(float(np.mean([r.timings.fit_s for r in rs])))}
+        return [horizon_table(records, self.baseline, f"{metric}_h{{h}}",
+                              f"{metric.upper()} on the standardised test windows, by horizon",
+                              notes=["params of the largest-horizon model."], extra=fit if metric == "mse" else None)
+                for metric in ("mse", "mae")]
 
     def plots(self, records: list[RunRecord], run_dirs: Sequence[Path] = ()) -> dict[str, Any]:
         """Error against horizon; the first seed's forecasts of a few test windows, from the run folders."""
