@@ -151,7 +151,7 @@ def horizon_table(records: list[RunRecord], baseline: str | None, family: str, t
         for h in hs:
             vals = [r.metrics[keys[h]] for r in rs if h in keys and keys[h] in r.metrics]
             ratio = (f" ({statistics.fmean(vals) / statistics.fmean(base[h]):.2f}×)"
-                     if vals and base[h] and statistics.fmean(base[h]) and name != baseline else "")
+                     if vals and base[h] and statistics.fmean(base[h]) else "")
             row.append(fmt_mean_std(vals) + ratio if vals else "–")
         rows.append(row + [cell(rs) for cell in (extra or {}).values()])
     columns = ["model", "seeds", "params"] + [family.replace("{h}", str(h)) + arrow for h in hs] + list(extra or {})
