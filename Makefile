@@ -9,7 +9,7 @@ TORCH  := torch==2.13.0
 NODEPS := phastSim==0.0.6 pyrodigal-gv==0.3.2
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml Makefile | cksum | cut -d' ' -f1)
 
-.PHONY: setup run test test-all bench gpu-check clean
+.PHONY: setup run test test-all bench gpu-check catalog chromium test-browser startup clean
 
 setup: $(STAMP)
 
@@ -31,6 +31,25 @@ test: setup
 
 test-all: setup
 	$(BIN)/python -m pytest -q
+
+# catalog.json: the registries as `sciformers list` shows them without importing torch or a domain.
+# Rebuild it after adding or renaming a model, task, dataset or predictor (a test fails while it is stale).
+catalog: setup
+	$(BIN)/python -m sciformers.evaluation.catalog
+
+# Headless Chromium for the browser test of the HTML report (tests/evaluation/test_report_browser.py,
+# skipped without it): Debian's package, installed as root.
+chromium:
+	@command -v chromium >/dev/null && echo "chromium: $$(command -v chromium)" || \
+	  { test "$$(id -u)" = 0 || { echo "make chromium: run as root (apt-get install -y chromium)"; exit 1; }; \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+test-browser: setup chromium
+	$(BIN)/python -m pytest tests/evaluation/test_report_browser.py -q
+
+# Start-up wall times of the CLI beside `import torch` (alternating runs, 5 repeats each).
+startup: setup
+	$(BIN)/python -m sciformers.evaluation.startup_times --repeats 5
 
 # The CUDA paths in one table (bf16, nccl, every full preset for a few steps); "no CUDA" elsewhere.
 gpu-check: setup

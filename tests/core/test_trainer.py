@@ -95,7 +95,8 @@ def test_log_lines_without_a_terminal_and_silence_when_quiet(capsys):
     cfg = _cfg(steps=20, val_fraction=0.0, log_every=5)
     Trainer(cfg).fit(TinyRegressor(), regression_data(40))  # pytest's stderr is not a terminal: no bar
     out = capsys.readouterr()
-    assert [line.split()[1] for line in out.out.splitlines()] == ["5/20", "10/20", "15/20", "20/20"]
+    assert [line.split("step ")[1].split()[0] for line in out.out.splitlines()] == ["5/20", "10/20", "15/20", "20/20"]
+    assert out.out.startswith("  train TinyRegressor: step 5/20  epoch 2/7  loss ")
     assert out.err == ""
     Trainer(cfg, quiet=True).fit(TinyRegressor(), regression_data(40))
     assert capsys.readouterr() == ("", "")

@@ -1,5 +1,7 @@
 """The sciformers CLI: list, run, report, data, predict; bad input exits 2 with a message."""
 
+from pathlib import Path
+
 from sciformers.evaluation import read_records
 from sciformers.evaluation.cli import main
 
@@ -51,7 +53,7 @@ def test_predict_help_lists_domains_and_a_domains_inputs(capsys):
 
 
 def test_data_builds_into_the_cache(capsys):
-    assert main(["data", "listops", "--set", "n_train=20", "--set", "n_test=5"]) == 0
+    assert main(["data", "attention.listops", "--set", "n_train=20", "--set", "n_test=5"]) == 0
     files = capsys.readouterr().out.split()
     assert [f.rsplit("/", 1)[-1] for f in files] == ["train.tsv", "test.tsv"]
 
@@ -76,3 +78,20 @@ def test_threads_sets_torch_threads_and_rejects_zero(tmp_path, capsys):
         assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_report_of_several_folders_writes_a_new_folder_and_leaves_theirs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name, seed in (("a", "0"), ("b", "1")):
+        assert main(["run", "attention/listops", "--out", name, "--quiet", "--seed", seed, "--set", "models={}"]
+                    + FAST) == 0
+    before = (tmp_path / "a" / "report.md").read_text()
+    capsys.readouterr()
+    assert main(["report", "a", "b"]) == 0
+    printed = capsys.readouterr().out
+    (folder,) = (tmp_path / "reports").iterdir()
+    assert f"report:  {Path('reports') / folder.name / 'report.md'}" in printed
+    assert "| majority (baseline) | 2 |" in (folder / "report.md").read_text()  # both folders' seeds
+    assert (tmp_path / "a" / "report.md").read_text() == before
+    assert main(["report", "a", "b", "--out", "mine"]) == 0 and (tmp_path / "mine" / "report.html").is_file()
+    assert main(["report", "a"]) == 0 and "report:  a/report.md" in capsys.readouterr().out  # one folder: in place

@@ -10,7 +10,7 @@ import yaml
 from sciformers.core import ConfigError
 from sciformers.evaluation import RunRecord, get_task, list_pipelines, read_records, resolve, run_pipeline
 from sciformers.evaluation.context import RunContext
-from sciformers.evaluation.pipeline import _prepare_out_dir
+from sciformers.evaluation.rundir import prepare_run_dir
 
 FAST = ["train.steps=4", "train.eval_every=2", "data.n_train=60", "data.n_test=23"]
 RECORD_FIELDS = {
@@ -109,7 +109,7 @@ def test_resume_keys_on_task_model_and_seed(tmp_path):
     """A multi-task pipeline resumes per task: (model, seed) done on one task is not done on another."""
     out = tmp_path / "run"
     run_pipeline("attention/listops", overrides=FAST + ["models={}"], out=out, quiet=True)
-    done = _prepare_out_dir(out, yaml.safe_load((out / "config.yaml").read_text()))
+    done = prepare_run_dir(out, yaml.safe_load((out / "config.yaml").read_text())).done
     task = read_records(out / "records.jsonl")[0].task
     assert done == {(task, "majority", 0)}
     ctx = SimpleNamespace(done=done)

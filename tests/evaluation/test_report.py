@@ -35,3 +35,15 @@ def test_write_report_inlines_plots(tmp_path):
     text = html.read_text()
     assert text.count("data:image/png;base64,") == 1 and "<table>" in text
     assert len(list((tmp_path / "plots").glob("*.png"))) == 1
+
+
+def test_html_renders_markdown_inline_code(tmp_path):
+    from sciformers.evaluation.report import inline_html
+
+    assert inline_html("task `a<b>` and `c`") == "task <code>a&lt;b&gt;</code> and <code>c</code>"
+    assert inline_html("no `closing") == "no `closing"
+    _, html = write_report(RECORDS, tmp_path, title="t")
+    text = html.read_text()
+    assert "task <code>attention.listops</code> v1, pipeline <code>attention/listops</code>" in text
+    body = text.split("<body>", 1)[1]
+    assert "`" not in body.replace("data:image/png;base64,", "")

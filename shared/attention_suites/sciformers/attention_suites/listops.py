@@ -117,7 +117,8 @@ def _build_listops(cfg: Config) -> list[Path]:
     return list(listops_files(cfg))
 
 
-register_dataset(DatasetEntry("listops", ListOpsData, _build_listops, "ListOps expressions (LRA TSV layout), seeded generator"))
+register_dataset(DatasetEntry("attention.listops", ListOpsData, _build_listops,
+                              "ListOps expressions (LRA TSV layout), seeded generator", aliases=("listops",)))
 
 
 def predict_listops(request: PredictRequest) -> PredictResult:

@@ -140,12 +140,13 @@ class Trainer:
         device: ``auto``, ``cpu`` or ``cuda``.
         seed: seeds the data order and the validation split.
         quiet: no progress bar or log lines.
+        label: the progress bar's text, e.g. the model and seed (default ``train <module class>``).
         on_step_end: called with the step count after every optimizer step (and checkpoint).
     """
 
     def __init__(
         self, config: TrainConfig, *, run_dir: Path | None = None, device: str = "auto", seed: int = 0,
-        quiet: bool = False, on_step_end: Callable[[int], None] | None = None,
+        quiet: bool = False, on_step_end: Callable[[int], None] | None = None, label: str | None = None,
     ) -> None:
         self.config = config
         self.run_dir = Path(run_dir) if run_dir is not None else None
@@ -153,6 +154,7 @@ class Trainer:
         self.seed = seed
         self.quiet = quiet
         self.on_step_end = on_step_end
+        self.label = label
 
     # -- training ---------------------------------------------------------------------------
 
@@ -230,10 +232,13 @@ class Trainer:
                 state["bad_evals"] += 1
                 state["done"] = cfg.patience is not None and state["bad_evals"] >= cfg.patience
 
-        start, seen = time.perf_counter(), 0
+        start, seen, first_step = time.perf_counter(), 0, state["step"]
         quiet = self.quiet or not dist.is_main()
-        with progress_bar(total, f"train {type(module).__name__}", quiet) as bar:
+        n_epochs = math.ceil(total / per_epoch)
+        label = self.label or f"train {type(module).__name__}"
+        with progress_bar(total, label, quiet) as bar:
             bar.update(state["step"])
+            drawn = bar.live
             while not state["done"] and state["step"] < total:
                 batches = dist.train_batches(n, cfg.batch_size, self.seed, state["epoch"])
                 # A private generator: creating the loader must not draw from the global RNG,
@@ -249,11 +254,13 @@ class Trainer:
                     state["pos"] += 1
                     if state["pos"] == len(batches):
                         state["epoch"], state["pos"] = state["epoch"] + 1, 0
-                    bar.update(1, loss=loss)
+                    epoch = state["epoch"] + (1 if state["pos"] else 0)
+                    bar.update(1, loss=loss, epoch=f"{epoch}/{n_epochs}")
                     if val is not None and (state["step"] % eval_every == 0 or state["step"] == total):
                         validate(loss * weight)
                     if not quiet and not bar.live and state["step"] % cfg.log_every == 0:
-                        print(f"  step {state['step']}/{total}  loss {loss:.4f}  lr {scheduler.get_last_lr()[0]:.2e}",
+                        print(f"  {label}: step {state['step']}/{total}  epoch {epoch}/{n_epochs}  loss {loss:.4f}  "
+                              f"lr {scheduler.get_last_lr()[0]:.2e}  eta {_eta(start, state['step'] - first_step, total - state['step'])}",
                               flush=True)
                     if state["step"] % ckpt_every == 0 or state["step"] == total or state["done"]:
                         checkpoint()
@@ -266,6 +273,10 @@ class Trainer:
         state["done"] = True
         checkpoint()
         fit_s = time.perf_counter() - start
+        if not quiet and drawn:  # the bar is gone: one line of what it showed
+            val = f", best val loss {state['best_val']:.4g}" if state["best_val"] is not None else ""
+            print(f"  {label}: {state['step']}/{total} steps, epoch {state['epoch']}/{n_epochs}{val}, {fit_s:.1f} s",
+                  flush=True)
         return FitResult(
             steps=state["step"], epochs=state["epoch"], best_val_loss=state["best_val"], history=state["history"],
             fit_s=fit_s, train_samples_per_s=seen / fit_s if seen else None,
@@ -354,6 +365,14 @@ def _check_same_run(ckpt_dir: Path, saved: dict[str, Any], now: dict[str, Any]) 
     if diff:
         raise ValueError(f"{ckpt_dir}: cannot resume, the checkpoint was written by another run ("
                          + "; ".join(diff) + "); use a fresh run folder or restore these settings")
+
+
+def _eta(start: float, steps_done: int, steps_left: int) -> str:
+    """``m:ss`` left at this session's pace (``?`` before the first step)."""
+    if steps_done <= 0:
+        return "?"
+    left = int((time.perf_counter() - start) / steps_done * steps_left)
+    return f"{left // 60}:{left % 60:02d}"
 
 
 def _to_cpu(t: Tensor) -> Tensor:

@@ -1,32 +1,32 @@
 """The ``sciformers`` command line: list, run, report, data, predict.
 
     sciformers list [pipelines|models|tasks|attention|datasets]
-    sciformers run PIPELINE [--preset P] [--set k=v ...] [--out DIR] [--device auto|cpu|cuda] [--seed N] [--threads N] [--quiet]
+    sciformers run PIPELINE [--preset P] [--set k=v ...] [--out DIR] [--force] [--device auto|cpu|cuda] [--seed N] [--threads N] [--quiet]
     sciformers run quickstart                  # every pipeline's smoke preset, one combined report
-    sciformers report DIR... [--out DIR]
+    sciformers report DIR... [--out DIR]      # several folders: a new folder (printed) unless --out
     sciformers data DATASET [--set k=v ...]
     sciformers predict DOMAIN --checkpoint CKPT [--out DIR] [--option k=v ...] [--skip-invalid] INPUT...
+
+Start-up: this module imports only the standard library and :mod:`sciformers.evaluation.catalog`
+at the top. ``--help``, ``list``, ``data`` (no name) and ``predict [DOMAIN] --help`` answer from
+the committed catalog; torch, the harness and a domain load inside the command that uses them.
+Ctrl-C during a run prints one line (what was saved, the command that resumes) and exits 130.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
+import textwrap
 from datetime import datetime
 from pathlib import Path
 
-import torch
+from sciformers.evaluation.catalog import DEFAULT_PRESET, SECTIONS, load_catalog, section_lines
 
-from sciformers.attention import get_attention_spec, list_attention
-from sciformers.core import ConfigError, apply_overrides, distributed, domain_names, list_models
-from sciformers.evaluation.datasets import PredictRequest, get_dataset, get_predictor, list_datasets
-from sciformers.evaluation.pipeline import DEFAULT_PRESET, list_pipelines, run_pipeline, run_quickstart
-from sciformers.evaluation.records import read_records
-from sciformers.evaluation.report import write_report
-from sciformers.evaluation.tasks import get_task, import_all_tasks, list_tasks
-
-LISTABLE = ("pipelines", "models", "tasks", "attention", "datasets")
+LISTABLE = SECTIONS
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -41,19 +41,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default=DEFAULT_PRESET, help=f"preset in the YAML (default {DEFAULT_PRESET})")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config field; VALUE is YAML (e.g. --set 'train.seeds=[0, 1]')")
-    p.add_argument("--out", type=Path, help="run folder (default runs/<pipeline>/<timestamp>)")
+    p.add_argument("--out", type=Path, help="run folder (default runs/<pipeline>/<timestamp>); one holding a run of "
+                   "the same config resumes it")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--seed", type=int, help="run a single training seed (sets train.seeds=[N])")
     p.add_argument("--models", type=lambda v: [m.strip() for m in v.split(",") if m.strip()], metavar="NAME,...",
                    help="run only these pipeline models (the baseline always runs)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.add_argument("--force", action="store_true", help="replace the run in --out whatever its config (the previous "
+                   "run is moved aside to <out>.replaced-<time>); without it the same config resumes")
     p.add_argument("--threads", type=int, help="CPU threads for torch (small models often run fastest on 1)")
     p.add_argument("--nproc", type=int, help="run under torchrun with N processes on this machine (gloo on CPU, "
                    "nccl on GPU); the same as 'torchrun --standalone --nproc-per-node N -m sciformers.evaluation.cli run ...'")
 
     p = sub.add_parser("report", help="rebuild report.md/report.html from run folders")
     p.add_argument("dirs", nargs="+", type=Path)
-    p.add_argument("--out", type=Path, help="where to write the report (default: the first folder)")
+    p.add_argument("--out", type=Path, help="where to write the report (default: one folder's report is rebuilt in "
+                   "place; several folders get a new reports/<timestamp>)")
 
     p = sub.add_parser("data", help="generate or import a dataset into the cache")
     p.add_argument("dataset", nargs="?", help="dataset name; omit to list them")
@@ -72,25 +76,17 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _list(what: str | None) -> None:
-    import_all_tasks()
-    sections = {
-        "pipelines": list_pipelines,
-        "models": list_models,
-        "tasks": lambda: [f"{t}  {get_task(t).description}" for t in list_tasks()],
-        "attention": lambda: [f"{a:18s} {get_attention_spec(a).kind:8s} {get_attention_spec(a).description}"
-                              for a in list_attention()],
-        "datasets": list_datasets,
-    }
+    catalog = load_catalog()
     for name in [what] if what else LISTABLE:
         print(f"{name}:")
-        for line in sections[name]():
+        for line in section_lines(name, catalog):
             print(f"  {line}")
 
 
 def _torchrun(nproc: int, argv: list[str]) -> int:
     """Re-run this command under PyTorch's launcher with ``nproc`` local processes; its exit code."""
     if nproc < 1:
-        raise ConfigError(f"--nproc must be at least 1, got {nproc}")
+        raise ValueError(f"--nproc must be at least 1, got {nproc}")
     import subprocess
 
     rest, skip = [], False
@@ -103,22 +99,31 @@ def _torchrun(nproc: int, argv: list[str]) -> int:
             rest.append(item)
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={nproc}",
                "-m", "sciformers.evaluation.cli", *rest]
-    return subprocess.run(command).returncode
+    try:
+        return subprocess.run(command).returncode
+    except KeyboardInterrupt:  # the ranks got the signal too; rank 0 printed what was saved
+        return EXIT_INTERRUPTED
 
 
 def _run(args: argparse.Namespace) -> None:
+    from sciformers.core import ConfigError, distributed
+    from sciformers.evaluation.pipeline import run_pipeline, run_quickstart
+
     if args.threads is not None:
         if args.threads < 1:
             raise ConfigError(f"--threads must be at least 1, got {args.threads}")
+        import torch
+
         torch.set_num_threads(args.threads)
     if args.pipeline == "quickstart":
         if args.overrides or args.preset != DEFAULT_PRESET or args.seed is not None or args.models is not None:
             raise ConfigError("quickstart runs every pipeline's smoke preset; --preset/--set/--seed/--models do not apply")
-        result = run_quickstart(args.out, device=args.device, quiet=args.quiet)
+        result = run_quickstart(args.out, device=args.device, quiet=args.quiet, force=args.force)
     else:
         try:
             result = run_pipeline(args.pipeline, preset=args.preset, overrides=args.overrides, out=args.out,
-                                  device=args.device, seed=args.seed, models=args.models, quiet=args.quiet)
+                                  device=args.device, seed=args.seed, models=args.models, quiet=args.quiet,
+                                  force=args.force)
             main = distributed.is_main()
         finally:
             distributed.cleanup()  # under torchrun: leave the process group before the process exits
@@ -130,12 +135,32 @@ def _run(args: argparse.Namespace) -> None:
     print(f"         {result.report_html}")
 
 
+def _report_dir(dirs: list[Path], out: Path | None) -> Path:
+    """Where ``report`` writes: ``--out``; one folder's own; else a new ``reports/<timestamp>``."""
+    if out is not None:
+        return out
+    if len(dirs) == 1:
+        return dirs[0]
+    base = Path("reports") / datetime.now().strftime("%Y%m%d-%H%M%S")
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
+
+
 def _report(args: argparse.Namespace) -> None:
+    from sciformers.evaluation.records import read_records
+    from sciformers.evaluation.report import write_report
+
+    missing = [d for d in args.dirs if not d.is_dir()]
+    if missing:
+        raise FileNotFoundError(f"no such run folder: {', '.join(map(str, missing))}")
     files = sorted({f for d in args.dirs for f in ([d / "records.jsonl"] + sorted(d.glob("**/records.jsonl"))) if f.is_file()})
     if not files:
         raise FileNotFoundError(f"no records.jsonl under {', '.join(map(str, args.dirs))}")
     records = [r for f in files for r in read_records(f)]
-    md, html = write_report(records, args.out or args.dirs[0], title="sciformers report",
+    md, html = write_report(records, _report_dir(args.dirs, args.out), title="sciformers report",
                             run_dirs=sorted({f.parent for f in files}))
     print(f"report:  {md}\n         {html}")
 
@@ -144,6 +169,9 @@ def _data(args: argparse.Namespace) -> None:
     if args.dataset is None:
         _list("datasets")
         return
+    from sciformers.core import apply_overrides
+    from sciformers.evaluation.datasets import get_dataset
+
     entry = get_dataset(args.dataset)
     config = entry.schema.parse(apply_overrides({}, args.overrides), where=args.dataset)
     for path in entry.build(config):
@@ -151,19 +179,28 @@ def _data(args: argparse.Namespace) -> None:
 
 
 def _predict_help(domain: str | None) -> None:
+    """The predictors' help from the catalog (a domain missing there: from its live registration)."""
+    predictors = load_catalog()["predictors"]
     if domain is None:
         print("usage: sciformers predict DOMAIN --checkpoint CKPT [--out DIR] [--option KEY=VALUE ...] "
               "[--skip-invalid] INPUT ...\n\nEvery file goes under --out (default predictions/<domain>/<timestamp>); "
               "inputs are never written to.\n\ndomains (sciformers predict DOMAIN --help for its inputs and options):")
-        for name in domain_names() + ["attention"]:
-            print(f"  {name}")
+        for name, entry in predictors.items():
+            options = f" [options: {', '.join(entry['options'])}]" if entry["options"] else ""
+            print(f"  {name:11s} {textwrap.shorten(entry['inputs'], 90, placeholder=' ...')}{options}")
         return
-    predictor = get_predictor(domain)
+    if domain in predictors:
+        inputs, options = predictors[domain]["inputs"], predictors[domain]["options"]
+    else:
+        from sciformers.evaluation.datasets import get_predictor
+
+        predictor = get_predictor(domain)
+        inputs, options = predictor.inputs, predictor.options
     print(f"sciformers predict {domain} --checkpoint CKPT [--out DIR] [--option KEY=VALUE ...] [--skip-invalid] INPUT ...")
-    print(f"\ninputs: {predictor.inputs}")
-    if predictor.options:
+    print(f"\ninputs: {inputs}")
+    if options:
         print("\noptions (--option KEY=VALUE):")
-        for key, meaning in predictor.options.items():
+        for key, meaning in options.items():
             print(f"  {key:16s} {meaning}")
 
 
@@ -172,6 +209,9 @@ def _predict(args: argparse.Namespace) -> int:
     if args.help or args.domain is None:
         _predict_help(args.domain)
         return 0
+    from sciformers.core import ConfigError
+    from sciformers.evaluation.datasets import PredictRequest, get_predictor
+
     if args.checkpoint is None or not args.inputs:
         raise ConfigError(f"predict {args.domain}: needs --checkpoint CKPT and at least one INPUT "
                           f"(see 'sciformers predict {args.domain} --help')")
@@ -199,8 +239,35 @@ def _predict(args: argparse.Namespace) -> int:
     return 1 if result.skipped and not result.lines else 0
 
 
+def _resume_command(argv: list[str], out: Path) -> str:
+    """The command line that resumes a run: ``argv`` with ``--out`` set to ``out`` and without ``--force``."""
+    rest, skip = [], False
+    for item in argv:
+        if skip:
+            skip = False
+        elif item == "--out":
+            skip = True
+        elif item != "--force" and not item.startswith("--out="):
+            rest.append(item)
+    return shlex.join(["sciformers", *rest, "--out", str(out)])
+
+
+def _interrupted(err: KeyboardInterrupt, argv: list[str]) -> int:
+    """One line for Ctrl-C: what was saved and the command that resumes; exit code 130."""
+    out = getattr(err, "resume_dir", None)
+    if out is None:
+        print("\nsciformers: interrupted; nothing was saved", file=sys.stderr)
+    elif getattr(err, "main", True):
+        total = getattr(err, "total", None)
+        saved = f"{err.done} of {total}" if total is not None else f"{err.done}"  # type: ignore[attr-defined]
+        print(f"\nsciformers: interrupted; {saved} runs saved in {err.out_dir} (records.jsonl, checkpoints/); "  # type: ignore[attr-defined]
+              f"resume with: {_resume_command(argv, out)}", file=sys.stderr)
+    return EXIT_INTERRUPTED
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``sciformers`` console script; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if args.command == "predict":  # inputs may follow options: argparse leaves those for us
@@ -212,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "list":
             _list(args.what)
         elif args.command == "run" and args.nproc is not None and "WORLD_SIZE" not in os.environ:
-            return _torchrun(args.nproc, list(sys.argv[1:] if argv is None else argv))
+            return _torchrun(args.nproc, argv)
         elif args.command == "run":
             _run(args)
         elif args.command == "report":
@@ -221,7 +288,9 @@ def main(argv: list[str] | None = None) -> int:
             _data(args)
         elif args.command == "predict":
             return _predict(args)
-    except (ConfigError, KeyError, FileNotFoundError, ValueError) as err:
+    except KeyboardInterrupt as err:
+        return _interrupted(err, argv)
+    except (KeyError, FileNotFoundError, ValueError) as err:  # ConfigError is a ValueError
         message = err.args[0] if isinstance(err, KeyError) and err.args else err
         print(f"sciformers: error: {message}", file=sys.stderr)
         return 2

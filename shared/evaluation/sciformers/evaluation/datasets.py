@@ -27,13 +27,18 @@ class DatasetEntry:
         name: the CLI name (``listops``).
         schema: config validating ``--set`` keys.
         build: writes the dataset into the cache and returns the files it wrote.
-        description: one line for ``sciformers data --list``.
+        description: one line for ``sciformers list datasets``.
+        aliases: former names that still resolve (``sciformers data listops`` after a rename).
+
+    Names follow the model registry's style: ``<domain>.<dataset>`` in snake case
+    (``crystals.emt_eform``, ``attention.listops``).
     """
 
     name: str
     schema: type[Config]
     build: Callable[[Config], list[Path]]
     description: str
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -83,14 +88,17 @@ class Predictor:
     options: dict[str, str] = field(default_factory=dict)
 
 _DATASETS: dict[str, DatasetEntry] = {}
+_ALIASES: dict[str, str] = {}
 _PREDICTORS: dict[str, Predictor] = {}
 
 
 def register_dataset(entry: DatasetEntry) -> DatasetEntry:
     """Add a dataset to ``sciformers data``."""
-    if entry.name in _DATASETS:
-        raise ValueError(f"dataset {entry.name!r} is already registered")
+    for name in (entry.name, *entry.aliases):
+        if name in _DATASETS or name in _ALIASES:
+            raise ValueError(f"dataset {name!r} is already registered")
     _DATASETS[entry.name] = entry
+    _ALIASES.update({alias: entry.name for alias in entry.aliases})
     return entry
 
 
@@ -100,11 +108,12 @@ def list_datasets() -> list[str]:
 
 
 def get_dataset(name: str) -> DatasetEntry:
-    """The registered dataset ``name`` (a ``domain.name`` imports its domain, a bare name every domain)."""
-    if name not in _DATASETS:
+    """The registered dataset ``name`` or former name (a ``domain.name`` imports its domain, a bare
+    name every domain)."""
+    if name not in _DATASETS and name not in _ALIASES:
         import_tasks(name) if "." in name else import_all_tasks()
     try:
-        return _DATASETS[name]
+        return _DATASETS[_ALIASES.get(name, name)]
     except KeyError:
         raise KeyError(f"unknown dataset {name!r}; registered: {', '.join(list_datasets())}") from None
 

@@ -168,7 +168,7 @@ class Job:
         label = f"{self.name} (seed {self.seed}" + (f", {stage})" if stage else ")")
         self.say(f"training {label}")
         trainer = Trainer(config or self.ctx.train, run_dir=self.checkpoint_dir(*([stage] if stage else [])),
-                          device=self.ctx.device, seed=self.seed, quiet=self.ctx.quiet)
+                          device=self.ctx.device, seed=self.seed, quiet=self.ctx.quiet, label=label)
         result = trainer.fit(module, train, val, collate_fn=collate)  # type: ignore[arg-type]
         self.fits[stage] = result
         return result

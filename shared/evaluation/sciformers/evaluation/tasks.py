@@ -308,3 +308,8 @@ def data_card_path(task: TaskSpec) -> Path | None:
     if task.data_card is None:
         return None
     return Path(__file__).resolve().parents[4] / "data_cards" / task.data_card
+
+
+# The harness's own trivial baselines (``majority``, ``mean``) register on import; a task names
+# one as its baseline, so they load with the task registry.
+from sciformers.evaluation import baselines  # noqa: E402,F401  isort: skip
