@@ -50,7 +50,7 @@ def test_entry_builds_runs_and_round_trips(name, tmp_path):
     save_model(tmp_path / "m", model, {"model": name, "kwargs": spec.test_kwargs})
     loaded = load_model(tmp_path / "m")
     assert type(loaded) is type(model)
-    after = _outputs(loaded, spec.example(loaded))
+    after = _outputs(loaded, batch)
     assert len(after) == len(before)
     for a, b in zip(before, after):
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-8)
