@@ -4,7 +4,7 @@ import json
 import subprocess
 import sys
 
-from sciformers.evaluation import get_dataset, get_predictor, read_records, resolve, run_pipeline
+from sciformers.evaluation import PredictRequest, get_dataset, get_predictor, read_records, resolve, run_pipeline
 from sciformers.evaluation.cli import main
 from sciformers.genomics import write_fastq
 from sciformers.genomics.seqio import FastqRecord
@@ -50,7 +50,7 @@ def test_smoke_pipeline_end_to_end(tmp_path):
     ckpt = out / "checkpoints" / "genomics.metagene_lora" / "seed0" / "final"
     reads = tmp_path / "reads.fq.gz"
     write_fastq(reads, [FastqRecord("r1", "r1", "ACGT" * 30, "I" * 120), FastqRecord("r2", "r2", "GATTACA", "IIIIIII")])
-    lines = get_predictor("genomics")(ckpt, [str(reads), "acgtnacgt"])
+    lines = get_predictor("genomics").run(PredictRequest(ckpt, [str(reads), "acgtnacgt"], tmp_path)).lines
     assert [ln.split("\t")[0] for ln in lines] == ["r1", "r2", "input2"]
     assert all(0 <= float(ln.split("\t")[1]) <= 1 for ln in lines)
     assert json.loads((ckpt / "config.json").read_text())["finetune"]["mode"] == "lora"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from sciformers.core import create_model, get_model_spec
-from sciformers.evaluation import get_dataset, get_predictor, read_records, run_pipeline
+from sciformers.evaluation import PredictRequest, get_dataset, get_predictor, read_records, run_pipeline
 from sciformers.evaluation.cli import main
 from sciformers.planning.data import PlanningData, load_splits, make_example, tokenizer_for
 from sciformers.planning.evaluate import swc
@@ -116,7 +116,7 @@ def test_smoke_pipeline_end_to_end(tmp_path, name):
     tasks = tmp_path / "tasks.txt"
     tasks.write_text("S#..G\n.#.#.\n.....\n#....\n.....\n" if name == "planning/maze"
                      else "######\n#    #\n# $. #\n#  @ #\n# #  #\n######\n")
-    lines = get_predictor("planning")(ckpt, [str(tasks)])
+    lines = get_predictor("planning").run(PredictRequest(ckpt, [str(tasks)], tmp_path)).lines
     assert len(lines) == 1 and "correct=" in lines[0] and "astar_len=" in lines[0]
     assert json.loads((ckpt / "config.json").read_text())["kind"] == name.split("/")[1]
 
