@@ -108,3 +108,38 @@ def test_graph_fields_and_edge_vectors():
     # every edge has its reverse with the opposite vector
     pairs = {(int(a), int(b), tuple(np.round(v, 6))) for a, b, v in zip(src, dst, g.edge_vec.numpy())}
     assert all((b, a, tuple(np.round(-np.array(v), 6)) ) in pairs for a, b, v in pairs)
+
+
+FCC_SITES = [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]
+
+
+def test_rattled_fcc_cell_keeps_its_atoms_and_its_emt_energy():
+    # issue 24: pymatgen's default 0.25 A tolerance reduced this 4-atom cell to 2 atoms (another seed: 1)
+    pytest.importorskip("ase")
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from sciformers.crystals import emt
+
+    rng = np.random.default_rng(0)
+    fcc = Structure(Lattice.cubic(3.61), ["Cu"] * 4, FCC_SITES)
+    rattled = Structure(fcc.lattice, fcc.species, fcc.cart_coords + rng.uniform(-0.15, 0.15, (4, 3)),
+                        coords_are_cartesian=True)
+    assert structure_to_graph(rattled).num_nodes == 4
+    from sciformers.crystals.graph import graph_structure
+
+    reduced = graph_structure(rattled, GraphConfig())
+    energy = lambda s: emt.formation_energy(AseAtomsAdaptor.get_atoms(s))  # noqa: E731
+    assert len(reduced) == 4 and energy(reduced) == pytest.approx(energy(rattled), abs=1e-12)
+    # an exact supercell is still reduced, with the same energy per atom
+    assert structure_to_graph(fcc).num_nodes == 1
+    assert energy(graph_structure(fcc, GraphConfig())) == pytest.approx(energy(fcc), abs=1e-9)
+
+
+def test_generated_emt_structures_keep_every_atom():
+    pytest.importorskip("ase")
+    from sciformers.crystals import emt
+
+    data = emt.generate(30, seed=0)
+    lost = [(len(s), structure_to_graph(s).num_nodes) for s in data.structures
+            if structure_to_graph(s).num_nodes != len(s)]
+    assert lost == []

@@ -100,3 +100,67 @@ def test_matbench_round_trip(tmp_path):
     (tmp_path / "bad.json.gz").write_bytes(b"not gzip")
     with pytest.raises(ValueError, match="bad.json.gz: not a gzipped JSON"):
         io.read_matbench(tmp_path / "bad.json.gz")
+
+
+def test_self_image_closer_than_every_cell_length_is_refused():
+    # issue 24: min(a, b, c) = 4 A, but b - a is a lattice vector of 0.41 A
+    s = Structure(Lattice([[4.0, 0, 0], [4.0, 0.41, 0], [0, 0, 4.0]]), ["Cu"], [[0, 0, 0]])
+    assert min(s.lattice.abc) > 3.9
+    with pytest.raises(io.StructureError, match=r"skew.cif: each atom is 0.410 A from its own periodic image"):
+        io.validate_structure(s, "skew.cif")
+
+
+def test_malformed_cif_says_which_file_and_what_is_missing(tmp_path):
+    # issue 24: this file surfaced pymatgen's 'integer modulo by zero'
+    (tmp_path / "broken.cif").write_text("data_x\n_cell_length_a 3.0\nloop_\n_atom_site_label\n")
+    with pytest.raises(io.StructureError) as err:
+        io.read_structure(tmp_path / "broken.cif")
+    message = str(err.value)
+    assert message.startswith(str(tmp_path / "broken.cif") + ": malformed CIF: data block 'x'")
+    assert "modulo" not in message
+    assert "_cell_length_b" in message and "_cell_angle_gamma" in message and "_atom_site_fract_x" in message
+    (tmp_path / "text.cif").write_text("not a cif\n")
+    with pytest.raises(io.StructureError, match=r"text.cif: malformed CIF: no data_ block"):
+        io.read_structure(tmp_path / "text.cif")
+
+
+def test_cif_with_several_data_blocks_reads_every_block(tmp_path):
+    a, b = random_structure(2), random_structure(3, species=("Pt",))
+    text = "data_global\n_publ_section_title 'two cells'\n\n" + a.to(fmt="cif").replace("data_", "data_first_", 1)
+    text += "\n" + b.to(fmt="cif").replace("data_", "data_second_", 1)
+    (tmp_path / "two.cif").write_text(text)
+    data = io.read_structures(tmp_path)
+    assert [n.split("/")[-1].split(":")[1].split("_")[0] for n in data.names] == ["first", "second"]
+    assert _same(data.structures[0], a) and _same(data.structures[1], b)
+    with pytest.warns(UserWarning, match=r"two.cif: 2 data blocks with structures; took the first \('first_"):
+        assert _same(io.read_structure(tmp_path / "two.cif"), a)
+    # a bad second block is named
+    (tmp_path / "two.cif").write_text(text + "\ndata_third\n_cell_length_a 3.0\n")
+    with pytest.raises(io.StructureError, match=r"two.cif: malformed CIF: data block 'third' lacks _cell_length_b"):
+        io.read_structures(tmp_path / "two.cif")
+
+
+def test_targets_that_look_like_mev_or_per_cell_totals_are_flagged():
+    rng = np.random.default_rng(0)
+    n = rng.integers(2, 17, 200)
+    e = rng.normal(0.05, 0.07, 200)  # eV/atom, like the EMT formation energies
+    assert io.target_unit_warnings(e, n, "t.csv") == []
+    (mev,) = io.target_unit_warnings(1000 * e, n, "t.csv")
+    assert mev.startswith("t.csv: the median |target| is") and "meV/atom" in mev
+    (cell,) = io.target_unit_warnings(e * n, n, "t.csv")
+    assert "per-cell totals" in cell
+    # DFT total energies per cell: per-cell, and per atom a plausible -4 eV/atom, not meV
+    (total,) = io.target_unit_warnings((-4 + e) * n, n, "t.csv")
+    assert "per-cell totals" in total
+    assert len(io.target_unit_warnings(1000 * e * n, n, "t.csv")) == 2
+
+
+def test_ase_atoms_are_structures_too():
+    from ase.build import bulk
+
+    atoms = bulk("Cu", "fcc", a=3.61, cubic=True)
+    s = io.validate_structure(atoms, "atoms")
+    assert isinstance(s, Structure) and len(s) == 4 and np.allclose(s.lattice.matrix, atoms.cell[:])
+    atoms.pbc = [True, True, False]
+    with pytest.raises(io.StructureError, match=r"atoms: an ASE Atoms must be a crystal"):
+        io.validate_structure(atoms, "atoms")

@@ -5,7 +5,7 @@ Prediction", ICLR 2024, https://arxiv.org/abs/2403.11857.
 
 >>> from sciformers.core import create_model
 >>> model = create_model("crystals.icomformer", preset="small")
->>> model.fit(structures, targets, train={"epochs": 30})   # pymatgen Structures, floats
+>>> model.fit(structures, targets, train={"steps": 2000})   # pymatgen Structures or ASE Atoms, floats
 >>> model.predict(new_structures)                           # np.ndarray in target units
 """
 
@@ -17,16 +17,26 @@ except ImportError as err:  # pragma: no cover - the extra is installed in CI
 
 from sciformers.crystals.base import CrystalModel, GraphDataset
 from sciformers.crystals.comformer import ComFormer, EComFormer, IComFormer
-from sciformers.crystals.graph import GraphConfig, collate, lattice_representation, periodic_knn, structure_to_graph
+from sciformers.crystals.graph import (
+    GraphConfig,
+    collate,
+    graph_structure,
+    lattice_representation,
+    periodic_knn,
+    shortest_lattice_vector,
+    structure_to_graph,
+)
 from sciformers.crystals.peers import CGCNN, SchNet
 from sciformers.crystals.io import (
     LabelledStructures,
     StructureError,
     read_any,
+    read_cif,
     read_matbench,
     read_structure,
     read_structures,
     read_table,
+    target_unit_warnings,
     validate_structure,
     write_matbench,
 )

@@ -1,12 +1,13 @@
 """What every crystal model shares: graphs, target scaling, the user API and checkpoints.
 
 A :class:`CrystalModel` is a :class:`~sciformers.core.TrainModule` over batched crystal graphs
-(:mod:`sciformers.crystals.graph`). It keeps the graph settings it was trained with and the
-training targets' mean and standard deviation, so a user can hand it pymatgen structures and
-get values back in the target's own units::
+(:mod:`sciformers.crystals.graph`). It keeps the graph settings it was trained with, the
+training targets' mean and standard deviation, their units (when known) and the elements it saw
+in training, so a user can hand it pymatgen structures or ASE ``Atoms`` and get values back in
+the target's own units, with a warning for elements it never saw::
 
-    model = create_model("crystals.icomformer", preset="small")
-    model.fit(structures, energies, train={"epochs": 50})
+    model = create_model("crystals.icomformer", preset="small", target_units="eV/atom")
+    model.fit(structures, energies, train={"steps": 2000})
     model.predict(new_structures)           # np.ndarray, target units
     model.save("my_model"); CrystalModel.from_checkpoint("my_model")
 
@@ -16,6 +17,7 @@ un-scaled inside the model.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
@@ -29,8 +31,11 @@ from sciformers.core import FitResult, Trainer, TrainConfig, TrainModule, load_m
 from sciformers.crystals.graph import GraphConfig, collate, structure_to_graph
 
 if TYPE_CHECKING:
+    from ase import Atoms
     from pymatgen.core import Structure
     from torch_geometric.data import Batch, Data
+
+    Crystal = Structure | Atoms
 
 
 class GraphDataset(Dataset):
@@ -65,19 +70,26 @@ class CrystalModel(TrainModule):
             on structures (the task builds its graphs with the same settings).
         target_mean: training-target mean (target units).
         target_std: training-target standard deviation (target units, > 0).
+        target_units: the targets' units (``"eV/atom"``), shown by ``sciformers predict``; ``None``: unknown.
+        elements: atomic numbers seen in training (set by :meth:`fit` and the task); predictions
+            for structures with others come with a warning. ``None``: unknown.
     """
 
     registry_name: ClassVar[str]
 
-    def __init__(self, graph: dict[str, Any] | None = None, target_mean: float = 0.0, target_std: float = 1.0) -> None:
+    def __init__(self, graph: dict[str, Any] | None = None, target_mean: float = 0.0, target_std: float = 1.0,
+                 target_units: str | None = None, elements: Sequence[int] | None = None) -> None:
         super().__init__()
         if not target_std > 0:
             raise ValueError(f"target_std must be > 0, got {target_std}")
         self.graph_config = GraphConfig.parse(graph or {}, where="graph")
         self.register_buffer("target_mean", torch.tensor(float(target_mean), dtype=torch.float64))
         self.register_buffer("target_std", torch.tensor(float(target_std), dtype=torch.float64))
+        self.target_units = target_units
+        self.elements = sorted({int(z) for z in elements}) if elements is not None else None
         self.hparams: dict[str, Any] = {"graph": self.graph_config.model_dump(), "target_mean": float(target_mean),
-                                        "target_std": float(target_std)}
+                                        "target_std": float(target_std), "target_units": target_units,
+                                        "elements": self.elements}
 
     @property
     def dtype(self) -> torch.dtype:
@@ -96,13 +108,19 @@ class CrystalModel(TrainModule):
         target = ((batch.y - self.target_mean) / self.target_std).to(pred.dtype)
         return F.mse_loss(pred, target)
 
-    def predict(self, batch: Batch | Sequence[Structure]) -> Any:  # type: ignore[override]
+    def predict(self, batch: Batch | Crystal | Sequence[Crystal]) -> Any:  # type: ignore[override]
         """Predictions in target units.
 
         Args:
-            batch: a batch of graphs (the Trainer's call: returns a ``(B,)`` tensor) or a list of
-                pymatgen structures (the user's call: returns an ``np.ndarray``).
+            batch: a batch of graphs (the Trainer's call: returns a ``(B,)`` tensor), or pymatgen
+                structures / ASE ``Atoms``, one or a list (the user's call: returns an ``np.ndarray``).
         """
+        from pymatgen.core import Structure
+
+        from sciformers.crystals.io import is_atoms
+
+        if isinstance(batch, Structure) or is_atoms(batch):
+            return self.predict_structures([batch])
         if isinstance(batch, (list, tuple)):
             return self.predict_structures(batch)
         batch = batch.to(self.target_mean.device)
@@ -110,8 +128,8 @@ class CrystalModel(TrainModule):
 
     # -- user API --------------------------------------------------------------------------
 
-    def graphs(self, structures: Sequence[Structure], targets: Sequence[float] | None = None) -> list[Data]:
-        """Check and convert structures with this model's graph settings.
+    def graphs(self, structures: Sequence[Crystal], targets: Sequence[float] | None = None) -> list[Data]:
+        """Check and convert structures (pymatgen or ASE) with this model's graph settings.
 
         Raises:
             StructureError: naming the structure (its index) and the problem.
@@ -124,9 +142,29 @@ class CrystalModel(TrainModule):
         return [structure_to_graph(validate_structure(s, f"structure {i}"), self.graph_config, y)
                 for i, (s, y) in enumerate(zip(structures, ys))]
 
-    def predict_structures(self, structures: Sequence[Structure], batch_size: int = 64) -> np.ndarray:
-        """``(len(structures),)`` predictions in target units."""
+    def unseen_elements(self, graph: Data) -> list[str]:
+        """Symbols of the elements in ``graph`` the model never saw in training (``[]`` when unknown)."""
+        from pymatgen.core import Element
+
+        if self.elements is None:
+            return []
+        return [Element.from_Z(z).symbol for z in sorted(set(graph.z.tolist()) - set(self.elements))]
+
+    def predict_structures(self, structures: Sequence[Crystal], batch_size: int = 64,
+                           names: Sequence[str] | None = None) -> np.ndarray:
+        """``(len(structures),)`` predictions in target units.
+
+        Warns (``UserWarning``) for each structure holding elements not seen in training, naming
+        it by ``names[i]`` (default ``structure i``).
+        """
+        from pymatgen.core import Element
+
         graphs = self.graphs(structures)
+        for i, g in enumerate(graphs):
+            if unseen := self.unseen_elements(g):
+                trained = ", ".join(Element.from_Z(z).symbol for z in self.elements or [])
+                warnings.warn(f"{names[i] if names else f'structure {i}'}: {', '.join(unseen)} never seen in "
+                              f"training (trained on {trained}); its prediction is an extrapolation", stacklevel=2)
         was_training = self.training
         self.eval()
         out = []
@@ -136,14 +174,14 @@ class CrystalModel(TrainModule):
         self.train(was_training)
         return torch.cat(out).numpy() if out else np.zeros(0)
 
-    def fit(self, structures: Sequence[Structure], targets: Sequence[float], train: TrainConfig | dict[str, Any] | None = None,
+    def fit(self, structures: Sequence[Crystal], targets: Sequence[float], train: TrainConfig | dict[str, Any] | None = None,
             *, run_dir: Path | None = None, device: str = "auto", seed: int = 0, quiet: bool = False) -> FitResult:
-        """Set the target scaling from ``targets`` and train with the shared Trainer.
+        """Set the target scaling and the known elements from the data, and train with the shared Trainer.
 
         Args:
-            structures: training structures.
+            structures: training structures (pymatgen ``Structure`` or ASE ``Atoms``).
             targets: one value per structure, in the units predictions should come back in.
-            train: a :class:`~sciformers.core.TrainConfig` or its fields (``{"epochs": 50}``).
+            train: a :class:`~sciformers.core.TrainConfig` or its fields (``{"steps": 2000}``).
             run_dir: checkpoint folder (resumable); ``None``: no checkpoints.
             device: ``auto``, ``cpu`` or ``cuda``.
             seed: data order and validation split.
@@ -155,6 +193,7 @@ class CrystalModel(TrainModule):
         self.set_target_scaling(float(y.mean()), float(y.std()) or 1.0)
         config = train if isinstance(train, TrainConfig) else TrainConfig.parse(train or {}, where="train")
         dataset = GraphDataset(self.graphs(structures, y))
+        self.set_elements(torch.cat([g.z for g in dataset.graphs]).unique().tolist())
         return Trainer(config, run_dir=run_dir, device=device, seed=seed, quiet=quiet).fit(self, dataset, collate_fn=collate)
 
     def set_target_scaling(self, mean: float, std: float) -> None:
@@ -164,6 +203,11 @@ class CrystalModel(TrainModule):
         self.target_mean.fill_(mean)
         self.target_std.fill_(std)
         self.hparams.update(target_mean=mean, target_std=std)
+
+    def set_elements(self, elements: Sequence[int]) -> None:
+        """The atomic numbers seen in training (predictions warn about any other)."""
+        self.elements = sorted({int(z) for z in elements})
+        self.hparams.update(elements=self.elements)
 
     def save(self, directory: str | Path) -> None:
         """Write ``model.safetensors`` + ``config.json`` (loadable by :meth:`from_checkpoint`)."""

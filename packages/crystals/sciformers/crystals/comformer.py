@@ -4,9 +4,10 @@ The model reads as sec. 4 of the paper:
 
 1. **Embeddings** (sec. 4.1): each atom's CGCNN features -> Linear; each edge's length as
    ``-0.75 / |r_ij|`` -> RBF on [-4, 0] -> Linear -> Softplus.
-2. **iComFormer** (sec. 4.2): node layer -> edge-wise layer (angles between r_ij and the
-   lattice vectors l_1..l_3, eq. 3) -> 3 more node layers. SE(3)-invariant and complete: the
-   right-handed lattice frame tells chiral pairs apart.
+2. **iComFormer** (sec. 4.2): node layer -> edge-wise layer (the lengths of the lattice
+   vectors l_1..l_3, eq. 3, embedded like edge lengths, and the angles between r_ij and each
+   l_m; key/value weights of their own per lattice vector) -> 3 more node layers.
+   SE(3)-invariant and complete: the right-handed lattice frame tells chiral pairs apart.
 3. **eComFormer** (sec. 4.3): node layer -> equivariant update (e3nn, l <= 2) -> 2 more node
    layers. E(3)-invariant: mirror images get the same prediction.
 4. **Readout**: mean over atoms -> Linear + SiLU -> Linear, one z-scored value per crystal.
@@ -25,7 +26,7 @@ from sciformers.core import register_model
 from sciformers.crystals.base import CrystalModel, example_batch
 from sciformers.crystals.equivariant import EquivariantUpdate
 from sciformers.crystals.features import ATOM_FEATURE_DIM, RBFExpansion, atom_feature_table
-from sciformers.crystals.layers import EdgeLayer, NodeLayer, mean_pool
+from sciformers.crystals.layers import EdgeLayer, LatticeWeights, NodeLayer, mean_pool
 
 Variant = Literal["icomformer", "ecomformer"]
 
@@ -45,20 +46,24 @@ class ComFormer(CrystalModel):
         dim: hidden width d (one head).
         rbf_bins: bins of the distance and angle RBFs.
         node_layers: node-wise layers (paper: 4 for iComFormer, 3 for eComFormer).
+        lattice_weights: iComFormer's edge-wise layer: ``per_vector`` key/value weights for
+            l_1, l_2, l_3 (the reference code) or one ``shared`` set.
         equi_scalars: scalar channels of the e3nn tensor products.
         equi_vectors: l = 1 and l = 2 channels of the e3nn tensor products.
         graph: graph settings (:class:`~sciformers.crystals.graph.GraphConfig` fields).
         target_mean: training-target mean.
         target_std: training-target standard deviation.
+        target_units, elements: see :class:`~sciformers.crystals.base.CrystalModel`.
     """
 
     def __init__(
         self, variant: Variant = "icomformer", preset: Literal["paper", "small"] = "paper", dim: int | None = None,
-        rbf_bins: int | None = None, node_layers: int | None = None, equi_scalars: int | None = None,
-        equi_vectors: int | None = None, graph: dict[str, Any] | None = None, target_mean: float = 0.0,
-        target_std: float = 1.0,
+        rbf_bins: int | None = None, node_layers: int | None = None, lattice_weights: LatticeWeights = "per_vector",
+        equi_scalars: int | None = None, equi_vectors: int | None = None, graph: dict[str, Any] | None = None,
+        target_mean: float = 0.0, target_std: float = 1.0, target_units: str | None = None,
+        elements: list[int] | None = None,
     ) -> None:
-        super().__init__(graph, target_mean, target_std)
+        super().__init__(graph, target_mean, target_std, target_units, elements)
         if variant not in NODE_LAYERS:
             raise ValueError(f"variant must be one of {sorted(NODE_LAYERS)}, got {variant!r}")
         if preset not in PRESETS:
@@ -71,7 +76,8 @@ class ComFormer(CrystalModel):
             raise ValueError(f"node_layers must be >= 1, got {n_layers}")
         self.variant = variant
         self.hparams.update(variant=variant, preset=preset, dim=d, rbf_bins=bins, node_layers=n_layers,
-                            equi_scalars=equi_scalars or p["equi_scalars"], equi_vectors=equi_vectors or p["equi_vectors"])
+                            lattice_weights=lattice_weights, equi_scalars=equi_scalars or p["equi_scalars"],
+                            equi_vectors=equi_vectors or p["equi_vectors"])
         self.register_buffer("atom_table", atom_feature_table().clone(), persistent=False)
         self.atom_embed = nn.Linear(ATOM_FEATURE_DIM, d)
         self.distance_rbf = RBFExpansion(-4.0, 0.0, bins)
@@ -80,8 +86,7 @@ class ComFormer(CrystalModel):
         if variant == "icomformer":
             self.angle_rbf = RBFExpansion(-1.0, 1.0, bins)
             self.angle_embed = nn.Sequential(nn.Linear(bins, d), nn.Softplus())
-            self.lattice_embed = nn.Sequential(nn.Linear(bins, d), nn.Softplus())
-            self.edge_layer = EdgeLayer(d)
+            self.edge_layer = EdgeLayer(d, lattice_weights)
         else:
             self.equivariant = EquivariantUpdate(d, self.hparams["equi_scalars"], self.hparams["equi_vectors"])
         self.head = nn.Sequential(nn.Linear(d, d), nn.SiLU(), nn.Linear(d, 1))
@@ -100,17 +105,20 @@ class ComFormer(CrystalModel):
         cosines = (lattice @ vec.unsqueeze(-1)).squeeze(-1) / (lengths * vec.norm(dim=-1, keepdim=True))
         return lengths, cosines
 
+    def length_embedding(self, lengths: Tensor) -> Tensor:
+        """``-0.75 / |r|`` -> RBF -> Linear -> Softplus, for edge and lattice-vector lengths alike."""
+        return self.edge_embed(self.distance_rbf(-0.75 / lengths))
+
     def node_features(self, batch: Any) -> Tensor:
         """Atom features after the whole stack, ``(N, d)``."""
         edge_index = batch.edge_index
         vec = batch.edge_vec.to(self.dtype)
         h = self.atom_embed(self.atom_table[batch.z].to(self.dtype))
-        e = self.edge_embed(self.distance_rbf(-0.75 / vec.norm(dim=-1)))
+        e = self.length_embedding(vec.norm(dim=-1))
         h = self.node_layers[0](h, edge_index, e)
         if self.variant == "icomformer":
             lengths, cosines = self.lattice_features(batch)
-            e = self.edge_layer(e, self.lattice_embed(self.distance_rbf(-0.75 / lengths)),
-                                self.angle_embed(self.angle_rbf(cosines)))
+            e = self.edge_layer(e, self.length_embedding(lengths), self.angle_embed(self.angle_rbf(cosines)))
         else:
             h = self.equivariant(h, edge_index, vec, e)
         for layer in self.node_layers[1:]:

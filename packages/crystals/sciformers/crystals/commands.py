@@ -4,12 +4,17 @@
   into the cache; ``crystals.dcdft`` and ``crystals.li_o`` convert the real DFT files that ASE
   and m3gnet ship into the same Matbench-style ``json.gz`` layout. Each prints the file path.
 - ``sciformers predict crystals --checkpoint CKPT [--out DIR] [--skip-invalid] FILE.cif POSCAR folder/ ...``
-  prints one line per structure (the prediction in the target's units, a tab, the file name)
-  and writes them to ``DIR/predictions.csv``; nothing is written beside the inputs.
+  prints a header with the units (``prediction (eV/atom)`` for a ``crystals.emt_eform``
+  checkpoint) and one line per structure (the prediction, a tab, the file name; ``file:block``
+  for each structure of a CIF with several data blocks), writes them to ``DIR/predictions.csv``
+  (``file,prediction,units``) and warns on stderr about structures holding elements the model
+  never saw in training; nothing is written beside the inputs.
 """
 
 from __future__ import annotations
 
+import sys
+import warnings
 from pathlib import Path
 
 from pydantic import Field
@@ -74,8 +79,8 @@ register_dataset(DatasetEntry("crystals.li_o", LiOData, _build_li_o,
 
 
 def predict_crystals(request: PredictRequest) -> PredictResult:
-    """One ``value<TAB>file`` line per structure of ``request.inputs`` (CIF/POSCAR files or folders),
-    and ``predictions.csv`` (``file,prediction``) under ``request.out_dir``.
+    """A units header and one ``value<TAB>name`` line per structure of ``request.inputs`` (CIF/POSCAR
+    files or folders), and ``predictions.csv`` (``file,prediction,units``) under ``request.out_dir``.
 
     Raises:
         StructureError: a malformed or invalid file, named in the message (unless ``skip_invalid``).
@@ -85,21 +90,31 @@ def predict_crystals(request: PredictRequest) -> PredictResult:
     structures, names = [], []
     for path in io.collect_structure_files(request.inputs):
         try:
-            structures.append(io.validate_structure(io.read_structure(path), str(path)))
-            names.append(str(path))
+            found = io.read_structure_file(path)
         except (io.StructureError, FileNotFoundError) as err:
             if not request.skip_invalid:
                 raise
-            result.skipped.append((str(path), str(err).removeprefix(f"{path}: ")))
+            result.skipped.append((str(path), str(err)))
+            continue
+        names += [name for name, _ in found]
+        structures += [s for _, s in found]
     if not structures:
         return result
-    values = model.predict(structures)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        values = model.predict_structures(structures, names=names)
+    for warning in caught:
+        print(f"sciformers: warning: {warning.message}", file=sys.stderr)
+    units = model.target_units or ""
     table = request.out_dir / "predictions.csv"
-    table.write_text("file,prediction\n" + "".join(f"{name},{value:.8g}\n" for name, value in zip(names, values)))
-    result.lines = [f"{value:.6g}\t{name}" for value, name in zip(values, names)]
+    table.write_text("file,prediction,units\n" + "".join(f"{name},{value:.8g},{units}\n"
+                                                        for name, value in zip(names, values)))
+    result.lines = [f"prediction ({units or 'units of the training targets'})\tfile"]
+    result.lines += [f"{value:.6g}\t{name}" for value, name in zip(values, names)]
     result.written.append(table)
     return result
 
 
 register_predictor("crystals", Predictor(predict_crystals, "CIF or POSCAR files, or folders of them (*.cif, POSCAR*, "
-                                         "CONTCAR*, *.vasp); predictions in the training targets' units"))
+                                         "CONTCAR*, *.vasp; every structure block of a CIF); predictions in "
+                                         "the training targets' units (eV/atom for crystals.emt_eform)"))

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from sciformers.crystals.io import LabelledStructures
+from sciformers.crystals.io import LabelledStructures, as_structure
 
 if TYPE_CHECKING:
     from ase import Atoms
@@ -151,10 +151,7 @@ def random_alloy(rng: np.random.Generator, min_atoms: int = 2, max_atoms: int = 
 
 def to_structure(atoms: Atoms) -> Structure:
     """The pymatgen ``Structure`` of an ASE ``Atoms``."""
-    from pymatgen.core import Lattice, Structure
-
-    return Structure(Lattice(np.asarray(atoms.cell[:])), atoms.get_chemical_symbols(), atoms.positions,
-                     coords_are_cartesian=True)
+    return as_structure(atoms, "EMT cell")
 
 
 def generate(n: int, seed: int, min_atoms: int = 2, max_atoms: int = 16, strain: float = 0.02, rattle: float = 0.04,

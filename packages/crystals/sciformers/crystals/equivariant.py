@@ -1,16 +1,19 @@
 """eComFormer's equivariant update: e3nn tensor products with spherical harmonics (l <= 2).
 
-Yan et al., ICLR 2024, https://arxiv.org/abs/2403.11857, sec. 4.3. Node scalars are lifted to
-equivariant features with the edge directions' spherical harmonics and brought back to
-scalars by a second tensor product; both tensor products are weighted per edge by an MLP of
-the invariant edge feature::
+Yan et al., ICLR 2024, https://arxiv.org/abs/2403.11857, sec. 4.3, as the reference code's
+``ComformerConvEqui``. Node scalars are lifted to equivariant features with the edge
+directions' spherical harmonics and brought back to scalars by a second tensor product; both
+tensor products are weighted per edge by an MLP (Linear - Softplus - Linear) of the invariant
+edge feature::
 
-    x_i   = W_in h_i                                              (64x0e)
-    f_i   = mean_j TP1(x_j, Y(r_ij); w1(e_ij))                    (64x0e + 8x1o + 8x2e, eq. 8)
-    s_i   = mean_j TP2(f_j, Y(r_ij); w2(e_ij)) + x_i              (64x0e, eq. 9)
-    h_i  <- softplus(W_2 softplus(BN(W_out s_i))) + W_skip h_i    (eq. 10)
+    x_i   = W_in h_i                                                  (64x0e)
+    f_i   = mean_j TP1(x_j, Y(r_ij); w1(e_ij)) + pad(x_i)             (64x0e + 8x1o + 8x2e, eq. 8)
+    s_i   = mean_j TP2(f_j, Y(r_ij); w2(e_ij))                        (64x0e, eq. 9)
+    h_i  <- softplus(W_out softplus(BN(s_i))) + W_skip h_i            (eq. 10)
 
-Y has parity (-1)^l (1x0e + 1x1o + 1x2e), so f is O(3)-equivariant and s is invariant.
+``pad(x_i)`` is the residual of the input scalars, zero-padded into the 0e channels of f (the
+l = 1, 2 channels get none). Y has parity (-1)^l (1x0e + 1x1o + 1x2e), so f is O(3)-equivariant
+and s is invariant.
 """
 
 from __future__ import annotations
@@ -35,6 +38,11 @@ def scatter_mean(values: Tensor, index: Tensor, n: int) -> Tensor:
     return total / count.clamp_min(1).unsqueeze(1)
 
 
+def edge_mlp(dim: int, out: int) -> nn.Sequential:
+    """Per-edge tensor-product weights from the edge feature: Linear - Softplus - Linear."""
+    return nn.Sequential(nn.Linear(dim, dim), nn.Softplus(), nn.Linear(dim, out))
+
+
 class EquivariantUpdate(nn.Module):
     """The eComFormer node update (eq. 8-10).
 
@@ -54,11 +62,10 @@ class EquivariantUpdate(nn.Module):
                                                   shared_weights=False, internal_weights=False)
         self.tp2 = o3.FullyConnectedTensorProduct(self.irreps_mid, self.irreps_sh, f"{scalars}x0e",
                                                   shared_weights=False, internal_weights=False)
-        self.weights1 = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, self.tp1.weight_numel))
-        self.weights2 = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, self.tp2.weight_numel))
+        self.weights1 = edge_mlp(dim, self.tp1.weight_numel)
+        self.weights2 = edge_mlp(dim, self.tp2.weight_numel)
+        self.norm = nn.BatchNorm1d(scalars)
         self.lin_out = nn.Linear(scalars, dim)
-        self.norm = nn.BatchNorm1d(dim)
-        self.lin2 = nn.Linear(dim, dim)
         self.skip = nn.Linear(dim, dim)
 
     def spherical_harmonics(self, edge_vec: Tensor) -> Tensor:
@@ -72,12 +79,12 @@ class EquivariantUpdate(nn.Module):
         x = self.lin_in(h)
         sh = self.spherical_harmonics(edge_vec)
         f = scatter_mean(self.tp1(x[src], sh, self.weights1(e)), dst, h.shape[0])
-        return x, f
+        return x, f + F.pad(x, (0, f.shape[1] - x.shape[1]))
 
     def forward(self, h: Tensor, edge_index: Tensor, edge_vec: Tensor, e: Tensor) -> Tensor:
         """``h (N, d)``, ``edge_index (2, E)``, ``edge_vec (E, 3)``, ``e (E, d)`` -> ``(N, d)``."""
         src, dst = edge_index
-        x, f = self.equivariant_features(h, edge_index, edge_vec, e)
+        _, f = self.equivariant_features(h, edge_index, edge_vec, e)
         sh = self.spherical_harmonics(edge_vec)
-        s = scatter_mean(self.tp2(f[src], sh, self.weights2(e)), dst, h.shape[0]) + x  # eq. 9
-        return F.softplus(self.lin2(F.softplus(self.norm(self.lin_out(s))))) + self.skip(h)  # eq. 10
+        s = scatter_mean(self.tp2(f[src], sh, self.weights2(e)), dst, h.shape[0])  # eq. 9
+        return F.softplus(self.lin_out(F.softplus(self.norm(s)))) + self.skip(h)  # eq. 10

@@ -20,8 +20,11 @@ Edges follow PyG's ``source_to_target`` flow: ``edge_index[0]`` is the neighbour
 For lattices whose shortest vectors are degenerate (cubic, hexagonal ...) the choice among
 equally short vectors is fixed by the order of an LLL-reduced basis: invariant under rotation,
 but a different basis of the same lattice may pick a symmetry-equivalent frame (see README).
-With ``primitive=True`` every structure is first reduced to its primitive cell, so supercells
-and equivalent cells give the same graph.
+With ``primitive=True`` every structure is first reduced to its primitive cell at a tolerance of
+``primitive_tolerance`` = 1e-3 Angstrom, so exact supercells and equivalent cells give the same
+graph, while a rattled or otherwise distorted cell keeps every atom of the labelled structure
+(pymatgen's default of 0.25 A merged displaced atoms: the graph then described another crystal,
+whose energy differs from the label).
 """
 
 from __future__ import annotations
@@ -51,12 +54,33 @@ class GraphConfig(Config):
         cutoff: initial search radius in Angstrom, grown by 1.5x until every atom has ``k``.
         lattice_self_edges: add edges i -> i along +-l1, +-l2, +-l3 (``use_lattice``).
         primitive: reduce each structure to its primitive cell first (supercell invariance).
+        primitive_tolerance: how far (Angstrom) an atom may lie from a translated copy of the
+            structure for the translation to count as a lattice vector of the primitive cell.
     """
 
     k: int = Field(default=12, ge=1)
     cutoff: float = Field(default=4.0, gt=0)
     lattice_self_edges: bool = True
     primitive: bool = True
+    primitive_tolerance: float = Field(default=1e-3, gt=0, le=0.1)
+
+
+def _short_lattice_vectors(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every combination with coefficients in [-2, 2] of the LLL-reduced basis (not 0), and the basis.
+
+    The shortest vectors of a 3-D lattice lie among these (an LLL-reduced basis is within a
+    small factor of the successive minima).
+    """
+    from pymatgen.core import Lattice
+
+    reduced = Lattice(np.asarray(matrix, dtype=np.float64)).lll_matrix
+    coeffs = np.array([c for c in itertools.product(range(-2, 3), repeat=3) if any(c)], dtype=np.float64)
+    return coeffs @ reduced, reduced
+
+
+def shortest_lattice_vector(matrix: np.ndarray) -> float:
+    """Length of the shortest non-zero lattice vector: how far every atom is from its own image."""
+    return float(np.linalg.norm(_short_lattice_vectors(matrix)[0], axis=1).min())
 
 
 def lattice_representation(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -69,12 +93,8 @@ def lattice_representation(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         ``(vectors, images)``: the rows l1, l2, l3 in Cartesian coordinates, and the same three
         vectors as integer coefficients of ``matrix``'s rows.
     """
-    from pymatgen.core import Lattice
-
     matrix = np.asarray(matrix, dtype=np.float64)
-    reduced = Lattice(matrix).lll_matrix
-    coeffs = np.array([c for c in itertools.product(range(-2, 3), repeat=3) if any(c)], dtype=np.float64)
-    vectors = coeffs @ reduced
+    vectors, reduced = _short_lattice_vectors(matrix)
     lengths = np.linalg.norm(vectors, axis=1)
     quantum = _LENGTH_QUANTUM * lengths.max()
     order = np.argsort(np.round(lengths / quantum), kind="stable")
@@ -140,6 +160,17 @@ def _undirected(src: np.ndarray, dst: np.ndarray, images: np.ndarray) -> tuple[n
     return keys[:, 0], keys[:, 1], keys[:, 2:]
 
 
+def graph_structure(structure: Structure, config: GraphConfig) -> Structure:
+    """The cell a graph is built on: the primitive cell at ``config.primitive_tolerance`` (or ``structure``).
+
+    Reduction only removes exact (to the tolerance) translations, so the result holds the same
+    atoms per formula unit as the labelled structure and the same energy per atom.
+    """
+    if not config.primitive:
+        return structure
+    return structure.get_primitive_structure(tolerance=config.primitive_tolerance)
+
+
 def structure_to_graph(structure: Structure, config: GraphConfig | None = None, y: float | None = None) -> Data:
     """One ``torch_geometric.data.Data`` for a structure.
 
@@ -155,8 +186,7 @@ def structure_to_graph(structure: Structure, config: GraphConfig | None = None, 
     from torch_geometric.data import Data
 
     config = config or GraphConfig()
-    if config.primitive:
-        structure = structure.get_primitive_structure()
+    structure = graph_structure(structure, config)
     cart = np.asarray(structure.cart_coords, dtype=np.float64)
     matrix = np.asarray(structure.lattice.matrix, dtype=np.float64)
     frame, lattice_images = lattice_representation(matrix)

@@ -1,17 +1,21 @@
 """Reading the structure files materials people have, with errors that name the file.
 
 - CIF (``*.cif``) and VASP POSCAR/CONTCAR (``POSCAR*``, ``CONTCAR*``, ``*.vasp``, ``*.poscar``),
-  one file or a folder of them (:func:`read_structures`);
+  one file or a folder of them (:func:`read_structures`); every data block of a CIF that holds
+  a structure is read (:func:`read_cif`), and a malformed block is named with what it lacks;
 - a table of ``{structure or file, target}`` as JSON (a list of records) or CSV, where
   ``structure`` is a pymatgen ``Structure.as_dict()`` or CIF text and ``file`` a path relative to
   the table (:func:`read_table`);
 - a Matbench-style ``json.gz`` (pandas ``orient="split"``: ``columns``, ``index``, ``data`` with
   rows ``[structure_dict, target]``) (:func:`read_matbench`, :func:`write_matbench`).
 
-Every structure is checked (:func:`validate_structure`) before any training: a malformed file,
-an element without features (Z > 94, dummy species), partial occupancy or overlapping atoms is a
-:class:`StructureError` naming the source and the problem. With ``skip_invalid=True`` the bad
-entries are reported as warnings and the rest load.
+Every structure (a pymatgen ``Structure`` or an ASE ``Atoms``) is checked
+(:func:`validate_structure`) before any training: a malformed file, an element without features
+(Z > 94, dummy species), partial occupancy, overlapping atoms or an atom closer than 0.5 A to its
+own periodic image is a :class:`StructureError` naming the source and the problem. With
+``skip_invalid=True`` the bad entries are reported as warnings and the rest load.
+:func:`target_unit_warnings` flags targets that look like meV/atom or per-cell totals where
+eV/atom is expected.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +32,10 @@ from typing import TYPE_CHECKING, Any, Iterable
 import numpy as np
 
 from sciformers.crystals.features import MAX_Z
+from sciformers.crystals.graph import shortest_lattice_vector
 
 if TYPE_CHECKING:
+    from ase import Atoms
     from pymatgen.core import Structure
 
 MIN_DISTANCE = 0.5
@@ -36,6 +43,14 @@ MIN_DISTANCE = 0.5
 
 STRUCTURE_SUFFIXES = (".cif", ".vasp", ".poscar")
 STRUCTURE_PREFIXES = ("POSCAR", "CONTCAR")
+
+CIF_CELL_TAGS = ("_cell_length_a", "_cell_length_b", "_cell_length_c", "_cell_angle_alpha", "_cell_angle_beta",
+                 "_cell_angle_gamma")
+CIF_POSITION_TAGS = ("_atom_site_fract_x", "_atom_site_fract_y", "_atom_site_fract_z")
+CIF_SPECIES_TAGS = ("_atom_site_type_symbol", "_atom_site_label")
+
+MEV_LIKE = 20.0
+"""eV/atom: a median |target| above this looks like meV/atom (formation energies are a few eV/atom at most)."""
 
 
 class StructureError(ValueError):
@@ -51,17 +66,44 @@ class LabelledStructures:
     targets: np.ndarray | None = None
 
 
-def validate_structure(structure: Any, source: str) -> Structure:
-    """Check that ``structure`` can become a crystal graph; returns it unchanged.
+def is_atoms(obj: Any) -> bool:
+    """Whether ``obj`` is an ASE ``Atoms`` (without importing ASE when it is not installed)."""
+    try:
+        from ase import Atoms
+    except ImportError:  # pragma: no cover - ase is part of the crystals extra
+        return False
+    return isinstance(obj, Atoms)
+
+
+def as_structure(obj: Structure | Atoms, source: str) -> Structure:
+    """A pymatgen ``Structure`` from a ``Structure`` (returned as is) or a periodic ASE ``Atoms``.
 
     Raises:
-        StructureError: not a Structure, empty, disordered, an unsupported element or
-            overlapping atoms, with ``source`` in the message.
+        StructureError: another type, or an ``Atoms`` that is not periodic along all three cell vectors.
     """
-    from pymatgen.core import Element, Structure
+    from pymatgen.core import Lattice, Structure
 
-    if not isinstance(structure, Structure):
-        raise StructureError(f"{source}: expected a pymatgen Structure, got {type(structure).__name__}")
+    if isinstance(obj, Structure):
+        return obj
+    if is_atoms(obj):
+        if not all(obj.pbc) or obj.cell.rank < 3:
+            raise StructureError(f"{source}: an ASE Atoms must be a crystal: periodic along three cell vectors "
+                                 f"(got pbc={[bool(p) for p in obj.pbc]}, cell rank {obj.cell.rank})")
+        return Structure(Lattice(np.asarray(obj.cell[:], dtype=np.float64)), obj.get_chemical_symbols(),
+                         obj.positions, coords_are_cartesian=True)
+    raise StructureError(f"{source}: expected a pymatgen Structure or an ASE Atoms, got {type(obj).__name__}")
+
+
+def validate_structure(structure: Structure | Atoms, source: str) -> Structure:
+    """Check that ``structure`` can become a crystal graph; returns it (an ASE ``Atoms`` converted).
+
+    Raises:
+        StructureError: not a Structure or periodic Atoms, empty, disordered, an unsupported
+            element, overlapping atoms or an atom near its own image, with ``source`` in the message.
+    """
+    from pymatgen.core import Element
+
+    structure = as_structure(structure, source)
     if len(structure) == 0:
         raise StructureError(f"{source}: structure has no atoms")
     if not structure.is_ordered:
@@ -74,13 +116,15 @@ def validate_structure(structure: Any, source: str) -> Structure:
                                  f"(expected an element from H to Pu)")
     if structure.volume <= 1e-6:
         raise StructureError(f"{source}: lattice has zero volume")
+    self_image = shortest_lattice_vector(structure.lattice.matrix)  # every atom's distance to its own image
+    if self_image < MIN_DISTANCE:
+        raise StructureError(f"{source}: each atom is {self_image:.3f} A from its own periodic image (the shortest "
+                             f"lattice vector; minimum {MIN_DISTANCE} A): the cell is too thin or degenerate")
     dist = structure.distance_matrix + np.diag(np.full(len(structure), np.inf))
-    self_images = min(structure.lattice.abc)  # an atom's nearest image is at least the shortest cell length away
     bad = np.argwhere(dist < MIN_DISTANCE)
-    if len(bad) or self_images < MIN_DISTANCE:
-        i, j = (bad[0] if len(bad) else (0, 0))
-        d = dist[i, j] if len(bad) else self_images
-        raise StructureError(f"{source}: overlapping atoms: sites {i} and {j} are {d:.3f} A apart "
+    if len(bad):
+        i, j = bad[0]
+        raise StructureError(f"{source}: overlapping atoms: sites {i} and {j} are {dist[i, j]:.3f} A apart "
                              f"(minimum {MIN_DISTANCE} A)")
     return structure
 
@@ -90,8 +134,90 @@ def is_structure_file(path: Path) -> bool:
     return path.suffix.lower() in STRUCTURE_SUFFIXES or path.name.upper().startswith(STRUCTURE_PREFIXES)
 
 
+def _cif_tags(block: str) -> set[str]:
+    """The (lower-case) data names a CIF block's lines start with."""
+    return {tag.lower() for tag in re.findall(r"^[ \t]*(_\S+)", block, flags=re.MULTILINE)}
+
+
+def _cif_block_problem(block: str) -> str | None:
+    """What a CIF data block lacks to describe a crystal, or ``None``."""
+    tags = _cif_tags(block)
+    missing = []
+    if cell := [t for t in CIF_CELL_TAGS if t not in tags]:
+        missing.append(f"{', '.join(cell)} (the cell)")
+    if positions := [t for t in CIF_POSITION_TAGS if t not in tags]:
+        missing.append(f"{', '.join(positions)} (the fractional atom positions)")
+    if not tags & set(CIF_SPECIES_TAGS):
+        missing.append(f"{' or '.join(CIF_SPECIES_TAGS)} (the elements)")
+    return "lacks " + " and ".join(missing) if missing else None
+
+
+def _parse_cif_block(name: str, block: str, source: str) -> Structure:
+    """One CIF data block as a structure (not yet validated)."""
+    from pymatgen.io.cif import CifParser
+
+    error: Exception | None = None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            structures = CifParser.from_str(block).parse_structures(primitive=False, on_error="raise")
+    except Exception as err:  # pymatgen raises many types for malformed input
+        structures, error = [], err
+    if structures:
+        return structures[0]
+    if isinstance(error, ZeroDivisionError):  # pymatgen's loop parser on a loop_ without values
+        detail = "has a loop_ with column names but no values"
+    else:
+        detail = f"cannot be read ({error or 'pymatgen finds no structure in it'})"
+    raise StructureError(f"{source}: malformed CIF: data block {name!r} {_cif_block_problem(block) or detail}")
+
+
+def parse_cif(text: str, source: str) -> list[tuple[str, Structure]]:
+    """Every data block of CIF ``text`` that describes a structure, as ``(block name, structure)``.
+
+    Blocks without any ``_cell_`` or ``_atom_site_`` field (publication details, a ``global``
+    block) are passed over.
+
+    Raises:
+        StructureError: naming ``source``, the block and the fields it lacks.
+    """
+    blocks = [("data_" + part).split(maxsplit=1) for part in re.split(r"^[ \t]*data_", text, flags=re.MULTILINE)[1:]]
+    if not blocks:
+        raise StructureError(f"{source}: malformed CIF: no data_ block (each structure starts with data_NAME)")
+    found = []
+    for header, *body in blocks:
+        block = f"{header}\n{body[0] if body else ''}"
+        if any(t.startswith(("_cell_", "_atom_site_")) for t in _cif_tags(block)):
+            found.append((header[5:], _parse_cif_block(header[5:], block, source)))
+    if not found:
+        raise StructureError(f"{source}: malformed CIF: no data block has _cell_ or _atom_site_ fields")
+    return found
+
+
+def read_cif(path: str | Path) -> list[tuple[str, Structure]]:
+    """Every structure of a CIF file, ``(block name, structure)`` in file order, each checked.
+
+    Raises:
+        FileNotFoundError: no such file.
+        StructureError: a malformed block or an invalid structure, naming the file and the block.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such structure file")
+    blocks = parse_cif(path.read_text(errors="replace"), str(path))
+    return [(name, validate_structure(s, str(path) if len(blocks) == 1 else f"{path} (data block {name!r})"))
+            for name, s in blocks]
+
+
+def _first_block(blocks: list[tuple[str, Structure]], source: str) -> Structure:
+    if len(blocks) > 1:
+        warnings.warn(f"{source}: {len(blocks)} data blocks with structures; took the first ({blocks[0][0]!r}); "
+                      "read_structures reads every block", stacklevel=3)
+    return blocks[0][1]
+
+
 def read_structure(path: str | Path) -> Structure:
-    """Read and check one CIF or POSCAR file.
+    """Read and check one CIF or POSCAR file (a CIF's first structure, with a warning if it has more).
 
     Raises:
         FileNotFoundError: no such file.
@@ -100,26 +226,26 @@ def read_structure(path: str | Path) -> Structure:
     from pymatgen.core import Structure
 
     path = Path(path)
+    if path.suffix.lower() == ".cif":
+        return _first_block(read_cif(path), str(path))
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such structure file")
-    kind = "CIF" if path.suffix.lower() == ".cif" else "POSCAR"
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            if kind == "CIF":
-                from pymatgen.io.cif import CifParser
-
-                structures = CifParser(str(path)).parse_structures(primitive=False)
-                if not structures:
-                    raise ValueError("no structure in file")
-                structure = structures[0]
-            else:
-                structure = Structure.from_file(str(path))
-    except StructureError:
-        raise
+            structure = Structure.from_file(str(path))
     except Exception as err:  # pymatgen raises many types for malformed input
-        raise StructureError(f"{path}: malformed {kind}: {err}") from None
+        raise StructureError(f"{path}: malformed POSCAR: {err}") from None
     return validate_structure(structure, str(path))
+
+
+def read_structure_file(path: str | Path) -> list[tuple[str, Structure]]:
+    """Every structure of one file with its name: ``path``, or ``path:block`` for a CIF of several blocks."""
+    path = Path(path)
+    if path.suffix.lower() != ".cif":
+        return [(str(path), read_structure(path))]
+    blocks = read_cif(path)
+    return [(str(path) if len(blocks) == 1 else f"{path}:{name}", s) for name, s in blocks]
 
 
 def collect_structure_files(paths: Iterable[str | Path]) -> list[Path]:
@@ -139,6 +265,8 @@ def collect_structure_files(paths: Iterable[str | Path]) -> list[Path]:
 def read_structures(paths: str | Path | Iterable[str | Path], skip_invalid: bool = False) -> LabelledStructures:
     """Read CIF/POSCAR files and folders of them (folders in sorted file order).
 
+    Every structure block of a CIF is read; with several, each is named ``file.cif:block``.
+
     Args:
         paths: a file, a folder, or several of either.
         skip_invalid: warn about bad files and keep the rest, instead of raising.
@@ -147,12 +275,14 @@ def read_structures(paths: str | Path | Iterable[str | Path], skip_invalid: bool
     structures, names = [], []
     for f in collect_structure_files(items):
         try:
-            structures.append(read_structure(f))
-            names.append(str(f))
+            found = read_structure_file(f)
         except (StructureError, FileNotFoundError) as err:
             if not skip_invalid:
                 raise
             warnings.warn(f"skipped: {err}", stacklevel=2)
+            continue
+        names += [name for name, _ in found]
+        structures += [s for _, s in found]
     return LabelledStructures(structures, names)
 
 
@@ -166,13 +296,8 @@ def _structure_from_field(value: Any, where: str) -> Structure:
             raise
         except Exception as err:
             raise StructureError(f"{where}: not a pymatgen Structure dict: {err}") from None
-    if isinstance(value, str) and "_cell_length_a" in value:
-        try:
-            return validate_structure(Structure.from_str(value, fmt="cif"), where)
-        except StructureError:
-            raise
-        except Exception as err:
-            raise StructureError(f"{where}: malformed CIF text: {err}") from None
+    if isinstance(value, str) and "data_" in value:
+        return validate_structure(_first_block(parse_cif(value, f"{where}: field 'structure'"), where), where)
     raise StructureError(f"{where}: 'structure' must be a Structure dict or CIF text")
 
 
@@ -220,7 +345,7 @@ def read_table(path: str | Path, target: str | None = None, skip_invalid: bool =
                 raise ValueError(f"{where}: field {column!r} is {y}")
             if row.get("file"):
                 file = Path(row["file"])
-                structure = read_structure(file if file.is_absolute() else path.parent / file)
+                structure = read_structure(file if file.is_absolute() else path.parent / file)  # first CIF block
             elif row.get("structure") is not None:
                 value = row["structure"]
                 structure = _structure_from_field(json.loads(value) if isinstance(value, str) and value.startswith("{")
@@ -285,6 +410,31 @@ def write_matbench(path: str | Path, data: LabelledStructures, target: str) -> P
         json.dump(payload, fh)
     tmp.replace(path)
     return path
+
+
+def target_unit_warnings(targets: np.ndarray, n_atoms: np.ndarray, source: str) -> list[str]:
+    """Warnings for targets meant to be eV/atom that look like meV/atom or per-cell totals.
+
+    Per-cell totals: ``|y|`` grows with the atom count N, a least-squares slope of
+    ``log|y|`` on ``log N`` of at least 0.75 and three standard errors (per-atom EMT formation
+    energies give 0.27 +- 0.10, the same energies per cell 1.22 +- 0.10). meV/atom: the median
+    ``|y|`` per atom above :data:`MEV_LIKE`.
+    """
+    y, n = np.abs(np.asarray(targets, dtype=np.float64)), np.asarray(n_atoms, dtype=np.float64)
+    found = []
+    x = np.log(n)
+    if len(y) >= 10 and np.ptp(x) > 0:
+        ly = np.log(y + 1e-6 + 0.01 * np.median(y))
+        slope, intercept = np.polyfit(x, ly, 1)
+        se = np.sqrt(np.var(ly - slope * x - intercept, ddof=2) / np.sum((x - x.mean()) ** 2))
+        if slope >= 0.75 and slope > 3 * se:
+            found.append(f"{source}: |target| grows with the number of atoms (as N^{slope:.2f}): these look like "
+                         "per-cell totals; eV/atom is expected (divide each target by its atom count)")
+            y = y / n
+    if len(y) and np.median(y) > MEV_LIKE:
+        found.append(f"{source}: the median |target| is {np.median(y):.3g} per atom: this looks like meV/atom; "
+                     "eV/atom is expected (divide by 1000)")
+    return found
 
 
 def read_any(path: str | Path, target: str | None = None, skip_invalid: bool = False) -> LabelledStructures:

@@ -46,14 +46,15 @@ class CGCNN(CrystalModel):
         rbf_bins: Gaussians on [0, ``rbf_max``] Angstrom for the edge features (CGCNN: 41 to 8 A).
         rbf_max: largest Gaussian centre.
         hidden: width of the readout MLP (CGCNN: 128).
-        graph, target_mean, target_std: see :class:`~sciformers.crystals.base.CrystalModel`.
+        graph, target_mean, target_std, target_units, elements: see :class:`~sciformers.crystals.base.CrystalModel`.
     """
 
     registry_name = "cgcnn"
 
     def __init__(self, dim: int = 64, layers: int = 3, rbf_bins: int = 41, rbf_max: float = 8.0, hidden: int = 128,
-                 graph: dict[str, Any] | None = None, target_mean: float = 0.0, target_std: float = 1.0) -> None:
-        super().__init__(graph, target_mean, target_std)
+                 graph: dict[str, Any] | None = None, target_mean: float = 0.0, target_std: float = 1.0,
+                 target_units: str | None = None, elements: list[int] | None = None) -> None:
+        super().__init__(graph, target_mean, target_std, target_units, elements)
         from torch_geometric.nn import CGConv
 
         self.hparams.update(dim=dim, layers=layers, rbf_bins=rbf_bins, rbf_max=rbf_max, hidden=hidden)
@@ -95,14 +96,15 @@ class SchNet(CrystalModel):
         interactions: interaction blocks (SchNet: 3 for materials).
         rbf_bins: Gaussians on [0, ``rbf_max``] Angstrom.
         rbf_max: largest Gaussian centre.
-        graph, target_mean, target_std: see :class:`~sciformers.crystals.base.CrystalModel`.
+        graph, target_mean, target_std, target_units, elements: see :class:`~sciformers.crystals.base.CrystalModel`.
     """
 
     registry_name = "schnet"
 
     def __init__(self, dim: int = 64, interactions: int = 3, rbf_bins: int = 64, rbf_max: float = 8.0,
-                 graph: dict[str, Any] | None = None, target_mean: float = 0.0, target_std: float = 1.0) -> None:
-        super().__init__(graph, target_mean, target_std)
+                 graph: dict[str, Any] | None = None, target_mean: float = 0.0, target_std: float = 1.0,
+                 target_units: str | None = None, elements: list[int] | None = None) -> None:
+        super().__init__(graph, target_mean, target_std, target_units, elements)
         self.hparams.update(dim=dim, interactions=interactions, rbf_bins=rbf_bins, rbf_max=rbf_max)
         self.register_buffer("atom_table", atom_feature_table().clone(), persistent=False)
         self.embed = nn.Linear(ATOM_FEATURE_DIM, dim)

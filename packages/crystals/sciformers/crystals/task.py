@@ -4,12 +4,16 @@ Every model of the pipeline (iComFormer, eComFormer, CGCNN, SchNet) trains on th
 graphs of the same seeded split, beside the training-mean baseline; MAE and RMSE in meV/atom
 on the whole test set. ``data.path`` swaps the generator for the user's structures (a folder
 of CIF/POSCAR files with a ``targets.csv``, a JSON/CSV table or a Matbench ``json.gz``;
-targets in eV/atom). The report adds a parity plot and the training curves of each model.
+targets in eV/atom, with a warning for targets that look like meV/atom or per-cell totals). The
+models are told the units and the elements of the training split, which their checkpoints keep
+for ``sciformers predict crystals``. The report adds a parity plot and the training curves of
+each model.
 """
 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -92,14 +96,22 @@ def emt_file(cfg: EMTData) -> Path:
 
 
 def load_user_data(cfg: EMTData) -> io.LabelledStructures:
-    """``data.path``: a table, a Matbench file, or a folder with ``targets.csv``."""
+    """``data.path``: a table, a Matbench file, or a folder with ``targets.csv``.
+
+    Warns when the targets look like meV/atom or per-cell totals (the task expects eV/atom).
+    """
     path = Path(str(cfg.path)).expanduser()
     if path.is_dir():
         table = path / "targets.csv"
         if not table.is_file():
             raise FileNotFoundError(f"data.path: {path} is a folder without targets.csv (columns: file,<target>)")
         path = table
-    return io.read_any(path, cfg.target, cfg.skip_invalid)
+    data = io.read_any(path, cfg.target, cfg.skip_invalid)
+    assert data.targets is not None
+    for message in io.target_unit_warnings(data.targets, np.array([len(s) for s in data.structures]),
+                                           f"data.path {path}"):
+        warnings.warn(message, stacklevel=2)
+    return data
 
 
 def split_indices(n: int, test_fraction: float, val_fraction: float, seed: int) -> tuple[np.ndarray, ...]:
@@ -115,7 +127,7 @@ class EMTFormationTask(SupervisedTask):
     """Formation energy (meV/atom) of EMT-labelled alloy crystals, beside the training mean."""
 
     name = "crystals.emt_eform"
-    version = "1"
+    version = "2"  # 2: primitive reduction at 1e-3 A keeps every labelled atom
     domain = "crystals"
     description = ("Formation energy per atom of random fcc/bcc/hcp alloy cells (Al, Ni, Cu, Pd, Ag, Pt, Au; "
                    "2-16 atoms, strained and rattled) from ASE's EMT potential; MAE/RMSE in meV/atom.")
@@ -140,9 +152,12 @@ class EMTFormationTask(SupervisedTask):
         return dataset.targets()
 
     def model_inputs(self, splits: Splits) -> dict[str, Any]:
+        """Graph settings, target scaling, units and the training split's elements (kept in checkpoints)."""
+        assert isinstance(splits.train, GraphDataset)
         y = self.targets(splits.train)
+        elements = torch.cat([g.z for g in splits.train.graphs]).unique().tolist()
         return {"graph": (splits.info or {}).get("graph", {}), "target_mean": float(y.mean()),
-                "target_std": float(y.std()) or 1.0}
+                "target_std": float(y.std()) or 1.0, "target_units": "eV/atom", "elements": elements}
 
     def artifacts(self, job: Job, prepared: Splits, predictions: Any) -> dict[str, dict[str, Any]]:
         """``<model>_seed<s>.json``: test targets, predictions and the training history (models only)."""
