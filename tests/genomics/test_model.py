@@ -1,4 +1,6 @@
-"""METAGENE LM: packed reads equal reads alone (fp64), causality, gradcheck, MLM isolation, LoRA."""
+"""METAGENE LM: packed reads equal reads alone (fp64), causality, gradcheck, MLM isolation, LoRA, heads."""
+
+import math
 
 import pytest
 import torch
@@ -90,7 +92,7 @@ def test_predict_sums_nll_and_bases_and_training_reduces_loss():
     pred = model.predict(packed)
     assert pred.shape == (len(packed["input_ids"]), 3)
     assert pred[:, 1].sum().item() == packed["bases"].sum().item()
-    assert pred[:, 2].sum().item() == (packed["targets"] != IGNORE).sum().item()
+    assert pred[:, 2].sum().item() == (packed["targets"] >= 6).sum().item() == 12 * 8  # base tokens, no [EOS]
     opt = torch.optim.Adam(model.parameters(), 1e-2)
     first = model.training_step(packed).item()
     for _ in range(10):
@@ -109,7 +111,7 @@ def test_registered_configs():
     with pytest.raises(ValueError, match="unknown size"):
         lm_config("huge")
     with pytest.raises(ValueError, match="exceed the context"):
-        model.logits(_batch(SingleReads(_reads(lengths=(80,)), 70, torch.ones(64, dtype=torch.long))))
+        model.logits(_batch(SingleReads(_reads(lengths=(80,)), 90, torch.ones(64, dtype=torch.long))))
 
 
 def test_lora_starts_at_the_pretrained_function_and_trains_only_adapters():
@@ -147,3 +149,82 @@ def test_finetune_kwargs_build_the_classifier_and_leave_the_lm():
     assert not any(isinstance(m, LoRALinear) for m in lm.modules()) and clf.backbone is not lm.backbone
     with pytest.raises(ConfigError, match="finetune"):
         create_model("genomics.metagene", size="tiny", finetune={"mode": "lora", "rank": 2})
+
+
+def test_iid_model_through_the_lm_scoring_path_equals_its_closed_form():
+    """Uniform logits (zero head) are the i.i.d. model p(b) = 1/5 over ACGTN: the LM's scoring path
+    must charge exactly -log p per base of the read, and nothing for [EOS] (the baselines know the
+    read's length too)."""
+    import math
+
+    from sciformers.genomics import DNATokenizer
+
+    tok = DNATokenizer.nucleotide()
+    reads = ["ACGTTGCAAC", "GGGN", "acgtnacg"]
+    model = MetageneLM(size="tiny", vocab_size=tok.vocab_size, context=16).double().eval()
+    torch.nn.init.zeros_(model.lm_head.weight)
+    ds = SingleReads(tok.encode_batch(reads), 16, torch.tensor(tok.token_lengths()))
+    with torch.no_grad():
+        pred = model.predict(_batch(ds))
+    bases = torch.tensor([len(r) for r in reads], dtype=torch.float64)
+    torch.testing.assert_close(pred[:, 1], bases)
+    torch.testing.assert_close(pred[:, 0], bases * math.log(5), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("head", ["mean", "last", "attention", "likelihood_ratio"])
+def test_heads_ignore_padding_and_rc_averaging_is_strand_invariant(head):
+    from sciformers.genomics import DNATokenizer, reverse_complement, finetune_classifier
+
+    tok = DNATokenizer.train(["ACGTTGCAAGGT" * 5, "TTGACCA" * 6] * 10, vocab_size=30)  # BPE: not RC-symmetric
+    lm = MetageneLM(size="tiny", vocab_size=tok.vocab_size, context=64, finetune={"head": head})
+    torch.manual_seed(1)
+    clf = finetune_classifier(lm, 2, [0.3, 0.7]).double().eval()
+    for p in (getattr(clf, "attention_pool", None), getattr(clf, "class_embed", None)):
+        if p is not None:
+            torch.nn.init.normal_(p if isinstance(p, torch.nn.Parameter) else p.query)
+    reads = ["ACGTTGCAAGGTAC", "GGTTGACCANT", "acgtacgtttga"]
+    tb = torch.tensor(tok.token_lengths())
+    ids = tok.encode_batch(reads)
+    short, long = _batch(SingleReads(ids, 16, tb)), _batch(SingleReads(ids, 40, tb))
+    torch.testing.assert_close(clf(short), clf(long), rtol=0, atol=1e-12)  # padding is never read
+    p = clf.read_proba(reads, tok, 16, rc_average=True)
+    p_rc = clf.read_proba([reverse_complement(r) for r in reads], tok, 16, rc_average=True)
+    torch.testing.assert_close(p, p_rc, rtol=0, atol=1e-12)
+    rc = [reverse_complement(r) for r in reads]
+    assert not torch.allclose(clf.read_proba(reads, tok, 16), clf.read_proba(rc, tok, 16))  # one strand is not
+
+
+def test_last_pooling_reads_the_eos_state_and_attention_pooling_starts_as_the_mean():
+    lm = _tiny()
+    ds = SingleReads(_reads(lengths=(5, 9)), 16, TOKEN_BASES)
+    b = _batch(ds)
+    hidden = lm.backbone(b["input_ids"], b["segments"], b["positions"])
+    last = ReadClassifier(lm.backbone, 2, pool="last").double()
+    assert b["input_ids"][0, 6].item() == 4 and b["input_ids"][1, 10].item() == 4  # [EOS] is an input
+    torch.testing.assert_close(last.embed(b), torch.stack([hidden[0, 6], hidden[1, 10]]))
+    att = ReadClassifier(lm.backbone, 2, pool="attention").double()
+    torch.testing.assert_close(att.embed(b), ReadClassifier(lm.backbone, 2).double().embed(b))
+
+
+def test_likelihood_ratio_head_starts_at_the_lm_and_is_bayes_rule():
+    from sciformers.genomics import ClassConditionalLM, finetune_classifier
+
+    lm = _tiny(finetune={"head": "likelihood_ratio"})
+    b = _batch(SingleReads(_reads(lengths=(5, 9, 3)), 16, TOKEN_BASES, labels=[0, 1, 1]))
+    clf = finetune_classifier(lm, 2, [0.25, 0.75]).double()
+    assert isinstance(clf, ClassConditionalLM) and clf.lm is not lm
+    nll = lm.predict(b)[:, 0]  # zero class vectors: p(x | c) is the pretrained LM's p(x)
+    torch.testing.assert_close(clf(b), torch.log(torch.tensor([0.25, 0.75], dtype=torch.float64)) - nll[:, None])
+    torch.nn.init.normal_(clf.class_embed)
+    logits = clf(b)
+    for c in (0, 1):  # eq. (1): log prior + the LM's log-likelihood of the read given class c
+        alone = -clf.read_nll(b, torch.full((3,), c))
+        torch.testing.assert_close(logits[:, c], alone + math.log((0.25, 0.75)[c]))
+    assert (logits[:, 0] - logits[:, 1] - math.log(1 / 3)).abs().max() > 1e-3  # the class vector matters
+    loss = clf.training_step(b)
+    own = torch.stack([clf.read_nll(b, torch.full((3,), c)) for c in (0, 1)], -1)[torch.arange(3), b["label"]]
+    torch.testing.assert_close(loss, own.sum() / b["bases"].sum())
+    loss.backward()
+    assert clf.class_embed.grad is not None and clf.class_embed.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="needs a causal LM"):
+        finetune_classifier(_tiny(BidirMLM, finetune={"head": "likelihood_ratio"}))

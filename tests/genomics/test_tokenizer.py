@@ -54,3 +54,34 @@ def test_bad_vocab_and_uniform_bits():
         DNATokenizer.train(["ACGT"], vocab_size=5)
     import math
     assert bits_per_base(100 * math.log(4), 100) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("spec", ["nucleotide", "kmer1", "kmer3", "kmer6", "bpe", "bpe64"])
+def test_every_tokenizer_round_trips_reads_with_ns_and_lower_case(spec, reads, tmp_path):
+    from sciformers.genomics.tokenizer import build_tokenizer
+
+    tok = build_tokenizer(spec, reads, vocab_size=120)
+    rng = random.Random(2)
+    samples = ["acgtNNacgtTTGA", "N", "nnnn", "ACGTACGTACGTA", "ggccAATTnACGTAC"]
+    samples += ["".join(rng.choice("ACGTNacgtn") for _ in range(rng.randint(1, 160))) for _ in range(40)]
+    for s in samples:
+        ids = tok.encode(s)
+        assert min(ids) >= len(SPECIAL_TOKENS) and tok.decode(ids) == s.upper()
+        assert sum(tok.token_lengths()[i] for i in ids) == len(s)  # bases per token add up (bits/bp)
+    again = DNATokenizer.from_str(tok.to_str())  # what a checkpoint stores
+    assert [again.encode(s) for s in samples] == tok.encode_batch(samples)
+    assert again.save(tmp_path / "t.json").is_file()
+
+
+def test_kmer_and_nucleotide_layouts():
+    from sciformers.genomics.tokenizer import build_tokenizer
+
+    nuc = DNATokenizer.nucleotide()
+    assert nuc.vocab_size == 11 and nuc.encode("ACGTN") == [6, 7, 8, 9, 10]
+    k6 = build_tokenizer("kmer6", [])
+    assert k6.vocab_size == 4 ** 6 + 11  # the Nucleotide Transformer's 6-mer vocabulary
+    assert [k6.decode([i]) for i in k6.encode("ACGTACGTNACGTAC" + "A" * 6)] == [
+        "ACGTAC", "G", "T", "N", "ACGTAC", "AAAAAA"]
+    assert build_tokenizer("bpe40", ["ACGTACGTTT"] * 20).vocab_size <= 40
+    with pytest.raises(ValueError, match="expected 'nucleotide', 'kmer<k>'"):
+        build_tokenizer("kmer9", [])

@@ -1,10 +1,10 @@
 """sciformers.genomics: METAGENE-style DNA language model on sequencing reads.
 
-Streaming FASTA/FASTQ I/O, a DNA BPE tokenizer, the METAGENE-1 causal LM with packed reads and
-block-diagonal attention, genomes read from installed packages, an Illumina-like read
-simulator with coordinate splits and peers (k-mer LR, GC content, bidirectional masked LM). The
-``genomics.pathogen_reads`` task, its data set (:mod:`.data`) and the predictor are the harness
-side, in :data:`TASK_MODULES`.
+Streaming FASTA/FASTQ I/O, DNA tokenizers (BPE, k-mer, single nucleotides), the METAGENE-1 causal
+LM with packed reads and block-diagonal attention, genomes read from installed packages, an
+Illumina-like read simulator with coordinate splits and peers (k-mer LR, GC content, Markov
+chains, bidirectional masked LM). The ``genomics.pathogen_reads`` task, its data set
+(:mod:`.data`) and the predictor are the harness side, in :data:`TASK_MODULES`.
 
 >>> from sciformers.genomics import read_fastq, DNATokenizer, MetageneLM
 """
@@ -34,8 +34,16 @@ from sciformers.genomics.model import (
     lm_config,
     mean_pool,
 )
-from sciformers.genomics.classifier import LoRALinear, ReadClassifier, apply_lora
+from sciformers.genomics.classifier import (
+    ClassConditionalLM,
+    LoRALinear,
+    ReadClassifier,
+    ReadClassifierBase,
+    apply_lora,
+    finetune_classifier,
+)
 from sciformers.genomics.baselines import GCContent, KmerLogisticRegression
+from sciformers.genomics.markov import MarkovChain, MarkovReads
 
 #: The harness side (the data set, metrics, task and predictor), imported on demand by
 #: ``sciformers.evaluation``: importing this package loads no harness and no matplotlib.

@@ -8,6 +8,8 @@
   an i.i.d. base-composition model (per-base probabilities from the training reads) that
   gives its bits per base and a length-normalised OOD score, so the LM's numbers have a floor
   to beat (shuffled reads keep their composition, so this model cannot tell them apart).
+
+The Markov-chain references (``markov``, ``markov_mixture``) are in :mod:`.markov`.
 """
 
 from __future__ import annotations
@@ -33,12 +35,13 @@ def _sklearn():
 
 
 class ReadBaseline:
-    """A non-neural read classifier: ``fit`` on reads and labels, ``predict_proba`` on reads."""
+    """A non-neural read classifier: ``fit`` on reads and labels (and each read's genome),
+    ``predict_proba`` on reads; a language model among them also has ``read_nll``."""
 
     n_params: int = 0
 
     def fit(self, reads: Sequence[str], labels: Sequence[int], val_reads: Sequence[str] = (),
-            val_labels: Sequence[int] = ()) -> "ReadBaseline":
+            val_labels: Sequence[int] = (), genomes: Sequence[str] = ()) -> "ReadBaseline":
         raise NotImplementedError
 
     def predict_proba(self, reads: Sequence[str]) -> np.ndarray:
@@ -75,7 +78,7 @@ class KmerLogisticRegression(ReadBaseline):
         return vec, clf
 
     def fit(self, reads: Sequence[str], labels: Sequence[int], val_reads: Sequence[str] = (),
-            val_labels: Sequence[int] = ()) -> "KmerLogisticRegression":
+            val_labels: Sequence[int] = (), genomes: Sequence[str] = ()) -> "KmerLogisticRegression":
         _, _, mcc, _ = _sklearn()
         if len(self.ks) > 1 and not len(val_reads):
             raise ValueError("kmer_lr: choosing k among several values needs validation reads")
@@ -106,7 +109,7 @@ class GCContent(ReadBaseline):
         self.base_logp: dict[str, float] = {}
 
     def fit(self, reads: Sequence[str], labels: Sequence[int], val_reads: Sequence[str] = (),
-            val_labels: Sequence[int] = ()) -> "GCContent":
+            val_labels: Sequence[int] = (), genomes: Sequence[str] = ()) -> "GCContent":
         _, LogisticRegression, _, _ = _sklearn()
         self._clf = LogisticRegression().fit(self._gc(reads), np.asarray(labels))
         counts = {b: 1 + sum(r.count(b) for r in reads) for b in "ACGTN"}  # add-one smoothing

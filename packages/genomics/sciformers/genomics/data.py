@@ -40,9 +40,9 @@ class PathogenReadsData(Config):
         n_train, n_val, n_test: reads per split, half per class.
         val_fraction, test_fraction: share of each genome's coordinates per split.
         substitution_rate, insertion_rate, deletion_rate: the simulator's error profile.
-        vocab_size: BPE vocabulary (paper: 1024).
-        tokenizer_reads: training reads the BPE is learnt from (at most).
-        context: tokens per packed pretraining window (paper: 512).
+        vocab_size: vocabulary of an entry's plain ``tokenizer: bpe`` (paper: 1024).
+        tokenizer_reads: training reads a BPE is learnt from (at most).
+        context: tokens per packed pretraining window (paper: 512), unless an entry sets ``context``.
     """
 
     seed: int = 0
@@ -59,7 +59,7 @@ class PathogenReadsData(Config):
     substitution_rate: float = Field(default=0.005, ge=0, lt=0.5)
     insertion_rate: float = Field(default=1e-4, ge=0, lt=0.5)
     deletion_rate: float = Field(default=1e-4, ge=0, lt=0.5)
-    vocab_size: int = Field(default=1024, ge=12)
+    vocab_size: int = Field(default=1024, ge=11)
     tokenizer_reads: int = Field(default=20000, ge=10)
     context: int = Field(default=128, ge=8)
 
@@ -168,5 +168,6 @@ def _build(cfg: Config) -> list[Path]:
     return list(read_files(cfg).values())
 
 
-register_dataset(DatasetEntry("genomics_reads", PathogenReadsData, _build,
-                              "reads simulated from packaged genomes, split by genome coordinate (FASTQ)"))
+register_dataset(DatasetEntry("genomics.pathogen_reads", PathogenReadsData, _build,
+                              "reads simulated from packaged genomes, split by genome coordinate (FASTQ)",
+                              aliases=("genomics_reads",)))

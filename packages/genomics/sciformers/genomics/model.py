@@ -5,7 +5,10 @@ https://arxiv.org/abs/2501.02045. The model is Llama-2's decoder: token embeddin
 blocks of RMSNorm -> multi-head self-attention with rotary positions -> residual, RMSNorm ->
 SwiGLU feed-forward -> residual, a final RMSNorm and an untied output projection; no biases. Reads are packed with block-diagonal attention (:mod:`.packing`).
 Training minimises next-token cross-entropy plus a small z-loss on the log-partition
-(PaLM, Chowdhery et al. 2022) as in METAGENE-1's training config.
+(PaLM, Chowdhery et al. 2022) as in METAGENE-1's training config. Held-out reads are scored on
+their bases only (:func:`base_token_nll`): ``[EOS]`` is not charged, since the Markov and
+base-composition peers know the read's length too, so bits per base compare across models and
+tokenizers (``nucleotide``, ``kmer<k>``, ``bpe<V>``: the ``tokenizer`` kwarg).
 
 The same backbone with ``causal=False`` is the bidirectional masked-LM peer (``bidir_mlm``,
 BERT-style 80/10/10 masking of 15 % of the read tokens), so the two differ only in the
@@ -25,14 +28,16 @@ from sciformers.attention.blocks import TransformerBlock, make_norm
 from sciformers.attention.position import RotaryEmbedding
 from sciformers.core import Config, TrainModule, register_model
 from sciformers.genomics.packing import IGNORE, SingleReads, segment_mask
-from sciformers.genomics.tokenizer import MASK, SPECIAL_TOKENS
+from sciformers.genomics.tokenizer import MASK, SPECIAL_TOKENS, check_tokenizer_spec
+
+N_SPECIAL = len(SPECIAL_TOKENS)
 
 
 class DNALMConfig(Config):
     """Shape of the backbone.
 
     Args:
-        vocab_size: BPE vocabulary (paper: 1024).
+        vocab_size: tokenizer vocabulary (paper: BPE, 1024).
         dim: hidden width (paper: 4096).
         depth: blocks (paper: 32).
         heads: attention heads, plain multi-head (paper: 32).
@@ -42,7 +47,7 @@ class DNALMConfig(Config):
         dropout: dropout in the blocks (paper: 0).
     """
 
-    vocab_size: int = Field(default=1024, ge=12)
+    vocab_size: int = Field(default=1024, ge=11)
     dim: int = Field(default=128, ge=2)
     depth: int = Field(default=6, ge=1)
     heads: int = Field(default=4, ge=1)
@@ -119,6 +124,23 @@ def mean_pool(hidden: Tensor, segments: Tensor) -> Tensor:
     return (hidden * w).sum(1) / w.sum(1).clamp_min(1.0)
 
 
+def base_token_nll(logits: Tensor, targets: Tensor) -> Tensor:
+    """``(B, N)`` NLL of each base-token target, 0 elsewhere: ``-log p(t_i | t_<i, read goes on)``.
+
+    The next-token distribution is renormalised over the base tokens (ids ``>= 6``) and ``[EOS]``
+    targets are not charged: the read's length is given, as it is to the Markov and i.i.d. peers,
+    so every model is scored on the same symbols, the read's bases.
+
+    Args:
+        logits: ``(B, N, vocab)`` next-token logits.
+        targets: ``(B, N)`` target ids (``-100``: none).
+    """
+    logp = torch.log_softmax(logits[..., N_SPECIAL:], -1)
+    scored = targets >= N_SPECIAL
+    nll = -logp.gather(-1, (targets - N_SPECIAL).clamp_min(0).unsqueeze(-1)).squeeze(-1)
+    return nll * scored
+
+
 class FinetuneSpec(Config):
     """How a pretrained LM becomes a read classifier (:class:`~sciformers.genomics.classifier.ReadClassifier`).
 
@@ -126,26 +148,38 @@ class FinetuneSpec(Config):
         mode: ``full`` fine-tuning or ``lora`` adapters.
         r: LoRA rank.
         alpha: LoRA scaling numerator.
+        head: a linear head on the ``mean`` of the read's states (METAGENE-1, Gene-MTEB), on the
+            ``last`` (``[EOS]``) state, the only one a causal model computes after seeing the whole
+            read (a class token), or on ``attention`` pooling (a learned query); or
+            ``likelihood_ratio``: a causal LM conditioned on a learned class vector, ``log pi_c + log p(x | c)``.
+        rc_average: average the class probabilities of a read and its reverse complement at test.
+        lr: this entry's fine-tuning learning rate (``None``: the pipeline's ``stages.finetune.lr``).
     """
 
     mode: Literal["full", "lora"] = "full"
     r: int = Field(default=8, ge=1)
     alpha: float = Field(default=16.0, gt=0)
+    head: Literal["mean", "last", "attention", "likelihood_ratio"] = "mean"
+    rc_average: bool = False
+    lr: float | None = Field(default=None, gt=0)
 
 
 class DNALanguageModel(TrainModule):
     """Backbone + untied output head, shared by the causal and masked language models.
 
     ``finetune`` (:class:`FinetuneSpec` fields) is how the pipeline fine-tunes this LM into a read
-    classifier after pretraining; it does not change the LM.
+    classifier after pretraining, and ``tokenizer`` which tokenizer the pipeline reads it with
+    (:func:`~sciformers.genomics.tokenizer.build_tokenizer`); neither changes the LM.
     """
 
     causal: bool = True
 
-    def __init__(self, size: str = "mini", finetune: Mapping[str, Any] | None = None, **shape: Any) -> None:
+    def __init__(self, size: str = "mini", finetune: Mapping[str, Any] | None = None, tokenizer: str = "bpe",
+                 **shape: Any) -> None:
         super().__init__()
         self.config = lm_config(size, **shape)
         self.finetune = FinetuneSpec.parse(finetune or {}, where="finetune")
+        self.tokenizer_spec = check_tokenizer_spec(tokenizer)
         self.backbone = DNATransformer(self.config, causal=self.causal)
         self.lm_head = nn.Linear(self.config.dim, self.config.vocab_size, bias=False)
 
@@ -178,14 +212,15 @@ class MetageneLM(DNALanguageModel):
         size: ``7b`` (paper), ``mini`` (litgpt's genomics-llama-mini), ``small`` or ``tiny``.
         z_loss: weight of ``mean(logsumexp(logits)^2)`` added to the cross-entropy.
         finetune: how the pipeline fine-tunes it into a read classifier (:class:`FinetuneSpec`).
+        tokenizer: ``nucleotide``, ``kmer<k>``, ``bpe`` (``data.vocab_size``) or ``bpe<V>``.
         **shape: :class:`DNALMConfig` overrides (``vocab_size``, ``dim``, ``context`` ...).
     """
 
     causal = True
 
     def __init__(self, size: str = "mini", z_loss: float = 1e-4, finetune: Mapping[str, Any] | None = None,
-                 **shape: Any) -> None:
-        super().__init__(size, finetune, **shape)
+                 tokenizer: str = "bpe", **shape: Any) -> None:
+        super().__init__(size, finetune, tokenizer, **shape)
         self.z_loss = z_loss
 
     def training_step(self, batch: dict[str, Tensor]) -> Tensor:
@@ -195,16 +230,16 @@ class MetageneLM(DNALanguageModel):
         return ce + self.z_loss * torch.logsumexp(logits[keep], -1).pow(2).mean()
 
     def validation_step(self, batch: dict[str, Tensor]) -> Tensor:
-        logits = self.logits(batch)
-        keep = batch["targets"] != IGNORE
-        return F.cross_entropy(logits[keep], batch["targets"][keep])
+        """Held-out NLL in nats per base (the scoring path of :meth:`predict`): early stopping and the
+        loss curves compare across tokenizers."""
+        nll = base_token_nll(self.logits(batch), batch["targets"])
+        return nll.sum() / batch["bases"].sum().clamp_min(1)
 
     def predict(self, batch: dict[str, Tensor]) -> Tensor:
-        """Per sample ``[sum of target NLL in nats, bases covered by the targets, target tokens]``."""
-        logits = self.logits(batch)
-        tgt = batch["targets"]
-        nll = F.cross_entropy(logits.transpose(1, 2), tgt.clamp_min(0), reduction="none") * (tgt != IGNORE)
-        return torch.stack([nll.sum(1), batch["bases"].sum(1).to(nll.dtype), (tgt != IGNORE).sum(1).to(nll.dtype)], -1)
+        """Per sample ``[NLL of its bases in nats, bases, base tokens]`` (:func:`base_token_nll`)."""
+        nll = base_token_nll(self.logits(batch), batch["targets"])
+        tokens = (batch["targets"] >= N_SPECIAL).sum(1).to(nll.dtype)
+        return torch.stack([nll.sum(1), batch["bases"].sum(1).to(nll.dtype), tokens], -1)
 
 
 @register_model("bidir_mlm", kind="trainable", test_kwargs=TEST_KWARGS, example=example_batch)
@@ -215,14 +250,15 @@ class BidirMLM(DNALanguageModel):
         size: as for :class:`MetageneLM`.
         mask_prob: fraction of read tokens selected for prediction.
         finetune: as for :class:`MetageneLM`.
+        tokenizer: as for :class:`MetageneLM`.
         **shape: :class:`DNALMConfig` overrides.
     """
 
     causal = False
 
     def __init__(self, size: str = "mini", mask_prob: float = 0.15, finetune: Mapping[str, Any] | None = None,
-                 **shape: Any) -> None:
-        super().__init__(size, finetune, **shape)
+                 tokenizer: str = "bpe", **shape: Any) -> None:
+        super().__init__(size, finetune, tokenizer, **shape)
         self.mask_prob = mask_prob
 
     def mask_tokens(self, input_ids: Tensor, segments: Tensor) -> tuple[Tensor, Tensor]:

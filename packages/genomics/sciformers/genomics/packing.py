@@ -1,6 +1,7 @@
 """Reads as token batches: context stuffing with block-diagonal attention (METAGENE-1 training data pipeline).
 
-Each read becomes ``[BOS] tokens [EOS]`` (the tokenizer's template), cut to the window. With
+Each read becomes ``[BOS] tokens [EOS]`` (the tokenizer's template); a read that does not fit
+the window is an error, never cut (size the context from the reads). With
 context stuffing, whole reads are concatenated into windows of ``context + 1`` tokens (inputs
 are the first ``context``, targets the last ``context``); every position carries its read's
 *segment* id (0 = padding) and its position inside the read. Attention is restricted to equal
@@ -27,10 +28,23 @@ IGNORE = -100
 
 
 def read_units(token_ids: Sequence[Sequence[int]], max_len: int) -> list[list[int]]:
-    """``[BOS] ids [EOS]`` per read, the ids cut so a unit has at most ``max_len`` tokens."""
+    """``[BOS] ids [EOS]`` per read.
+
+    Raises:
+        ValueError: if a unit would exceed ``max_len`` tokens (naming the read): reads are never cut.
+    """
     if max_len < 3:
         raise ValueError(f"a window must hold at least [BOS], one token and [EOS]; got {max_len}")
-    return [[BOS, *ids[: max_len - 2], EOS] for ids in token_ids]
+    for i, ids in enumerate(token_ids):
+        if len(ids) + 2 > max_len:
+            raise ValueError(f"read {i} has {len(ids)} tokens: with [BOS] and [EOS] it needs {len(ids) + 2} "
+                             f"positions, more than the {max_len} available; raise the context (reads are never cut)")
+    return [[BOS, *ids, EOS] for ids in token_ids]
+
+
+def longest_unit(token_ids: Sequence[Sequence[int]]) -> int:
+    """Tokens of the longest ``[BOS] ids [EOS]`` unit: the positions a single read needs."""
+    return max((len(ids) for ids in token_ids), default=1) + 2
 
 
 def pack_units(units: Sequence[Sequence[int]], context: int) -> list[tuple[list[int], list[int]]]:
@@ -109,6 +123,11 @@ class PackedReads(Dataset):
         self.token_bases = token_bases
         self.windows = pack_units(read_units(token_ids, context + 1), context)
 
+    @property
+    def fill(self) -> float:
+        """Fraction of the windows' ``context + 1`` slots that hold read tokens (the rest is padding)."""
+        return sum(len(t) for t, _ in self.windows) / max(len(self.windows) * (self.context + 1), 1)
+
     def __len__(self) -> int:
         return len(self.windows)
 
@@ -120,16 +139,20 @@ class PackedReads(Dataset):
 class SingleReads(Dataset):
     """One read per sample, padded to ``max_len`` (for scoring, embedding and classification).
 
+    Every position of ``[BOS] ids [EOS]`` is an input (the ``[EOS]`` state has seen the whole
+    read: the classifier's ``last`` pooling), and ``[EOS]`` is the last target.
+
     Args:
         token_ids: token ids per read (no specials).
-        max_len: positions per sample (longer reads are cut).
+        max_len: positions per sample (a longer read is an error); ``None``: :func:`longest_unit`.
         token_bases: ``(vocab,)`` bases per token id.
         labels: optional class per read, returned as ``label``.
     """
 
-    def __init__(self, token_ids: Sequence[Sequence[int]], max_len: int, token_bases: Tensor,
+    def __init__(self, token_ids: Sequence[Sequence[int]], max_len: int | None, token_bases: Tensor,
                  labels: Sequence[int] | None = None) -> None:
-        self.units = read_units(token_ids, max_len + 1)
+        max_len = longest_unit(token_ids) if max_len is None else max_len
+        self.units = read_units(token_ids, max_len)
         self.max_len = max_len
         self.token_bases = token_bases
         self.labels = None if labels is None else torch.as_tensor(labels, dtype=torch.long)

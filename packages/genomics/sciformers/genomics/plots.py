@@ -13,17 +13,17 @@ from sklearn.metrics import roc_curve
 
 
 def loss_curve_plot(curves: dict[str, dict[int, list[dict[str, float]]]]) -> plt.Figure:
-    """Pretraining train/validation loss (nats per token) against step, per model and seed."""
+    """Pretraining validation loss against step, per model (and tokenizer) and seed: the causal LM's
+    in bits per base (comparable across tokenizers), the masked LM's in nats per masked token."""
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for i, (name, by_seed) in enumerate(sorted(curves.items())):
+        causal = not name.startswith("bidir_mlm")
         for j, (seed, hist) in enumerate(sorted(by_seed.items())):
-            steps = [h["step"] for h in hist]
-            label = name if j == 0 else None
-            ax.plot(steps, [h["val_loss"] for h in hist], color=f"C{i}", label=f"{label} (val)" if label else None)
-            ax.plot(steps, [h["train_loss"] for h in hist], color=f"C{i}", ls=":", alpha=0.6)
+            val = [h["val_loss"] / (np.log(2.0) if causal else 1.0) for h in hist]
+            ax.plot([h["step"] for h in hist], val, color=f"C{i}", label=name if j == 0 else None)
     ax.set_xlabel("pretraining step")
-    ax.set_ylabel("loss (nats / token)")
-    ax.set_title("pretraining loss (dotted: train)")
+    ax.set_ylabel("validation loss")
+    ax.set_title("pretraining (causal: bits/bp; masked LM: nats/masked token)", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

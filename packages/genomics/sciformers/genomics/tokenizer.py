@@ -1,19 +1,27 @@
-"""DNA byte-pair encoding trained on reads with Hugging Face ``tokenizers`` (METAGENE-1 tokenizer).
+"""DNA tokenizers as Hugging Face ``tokenizers`` JSON: METAGENE-1's BPE, k-mers and single nucleotides.
 
 METAGENE-1 trains BPE on sequencing reads (vocabulary 1024: six special tokens, the bases and
 the merges) and ships it as a ``tokenizer.json`` with a whitespace pre-tokenizer and the
-template ``[BOS] $A [EOS]``. This module builds the same layout: specials at ids 0..5
-(``[PAD] [UNK] [SEP] [BOS] [EOS] [MASK]``), the ``ACGTN`` alphabet, then merges. Each read is
-one "word", so merges never cross reads. Decoding concatenates token strings, so
-``decode(encode(s)) == s`` for every ``ACGTN`` string.
+template ``[BOS] $A [EOS]``. Every tokenizer here has the same layout: specials at ids 0..5
+(``[PAD] [UNK] [SEP] [BOS] [EOS] [MASK]``), the ``ACGTN`` alphabet, then
 
-BPE is neither reverse-complement nor shift invariant, and token counts differ across
-vocabularies; compare models in bits per base (:func:`bits_per_base`), never per token.
+- ``bpe`` / ``bpe<V>``: BPE merges learnt on reads (each read one "word": merges never cross reads);
+- ``kmer<k>``: the Nucleotide Transformer's tokenizer (Dalla-Torre et al. 2024): non-overlapping
+  ``ACGT`` k-mers from the left, single bases where fewer than ``k`` unambiguous bases are left
+  (the read's tail, around an ``N``); vocabulary ``4^k + 11``;
+- ``nucleotide``: one token per base (HyenaDNA, HAD), vocabulary 11.
+
+Decoding concatenates token strings, so ``decode(encode(s)) == clean_sequence(s)`` for every
+nucleotide string (Ns and lower case included). BPE is neither reverse-complement nor shift
+invariant, and token counts differ across tokenizers; compare models in bits per base
+(:func:`bits_per_base`), never per token.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
+import re
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -32,7 +40,7 @@ def _tokenizers():
 
 
 class DNATokenizer:
-    """A BPE tokenizer over ``ACGTN`` with METAGENE-1's special tokens.
+    """A tokenizer over ``ACGTN`` with METAGENE-1's special tokens (BPE, k-mer or single nucleotides).
 
     Args:
         tokenizer: a ``tokenizers.Tokenizer`` whose ids 0..5 are :data:`SPECIAL_TOKENS`.
@@ -70,9 +78,30 @@ class DNATokenizer:
         trainer = tk.trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(SPECIAL_TOKENS),
                                          initial_alphabet=list(ALPHABET), show_progress=False)
         tok.train_from_iterator(reads, trainer)
-        tok.post_processor = tk.processors.TemplateProcessing(
-            single="[BOS] $A [EOS]", special_tokens=[("[BOS]", BOS), ("[EOS]", EOS)])
+        tok.post_processor = _template(tk)
         return cls(tok, where="trained tokenizer")
+
+    @classmethod
+    def kmer(cls, k: int) -> "DNATokenizer":
+        """Non-overlapping k-mers over ``ACGT``, single bases elsewhere (``k = 1``: one token per base).
+
+        Args:
+            k: bases per k-mer token (Nucleotide Transformer: 6).
+        """
+        if not 1 <= k <= 8:
+            raise ValueError(f"k-mer tokenizer: k must be in 1..8 (vocabulary 4^k + 11), got {k}")
+        tk = _tokenizers()
+        kmers = ["".join(p) for p in itertools.product("ACGT", repeat=k)] if k > 1 else []
+        vocab = {t: i for i, t in enumerate([*SPECIAL_TOKENS, *ALPHABET, *kmers])}
+        tok = tk.Tokenizer(tk.models.WordLevel(vocab, unk_token="[UNK]"))
+        tok.pre_tokenizer = tk.pre_tokenizers.Split(tk.Regex(f"[ACGT]{{{k}}}|[ACGTN]"), behavior="isolated")
+        tok.post_processor = _template(tk)
+        return cls(tok, where=f"{k}-mer tokenizer")
+
+    @classmethod
+    def nucleotide(cls) -> "DNATokenizer":
+        """One token per base: vocabulary of the six specials and ``ACGTN``."""
+        return cls.kmer(1)
 
     @classmethod
     def from_file(cls, path: str | Path) -> "DNATokenizer":
@@ -117,6 +146,42 @@ class DNATokenizer:
         ids = self.encode_batch(seqs)
         tokens = sum(len(x) for x in ids)
         return sum(len(s) for s in seqs) / max(tokens, 1)
+
+
+def _template(tk):  # noqa: ANN001, ANN202 - the tokenizers module and its processor
+    return tk.processors.TemplateProcessing(single="[BOS] $A [EOS]", special_tokens=[("[BOS]", BOS), ("[EOS]", EOS)])
+
+
+_SPEC = re.compile(r"nucleotide|kmer([1-8])|bpe(\d*)")
+
+
+def check_tokenizer_spec(spec: str) -> str:
+    """``spec`` if it names a tokenizer: ``nucleotide``, ``kmer<k>`` (k = 1..8), ``bpe`` or ``bpe<V>``.
+
+    Raises:
+        ValueError: for anything else, listing the forms.
+    """
+    if not _SPEC.fullmatch(spec):
+        raise ValueError(f"tokenizer {spec!r}: expected 'nucleotide', 'kmer<k>' (k = 1..8), 'bpe' "
+                         "(data.vocab_size entries) or 'bpe<V>' (V entries, e.g. bpe256)")
+    return spec
+
+
+def build_tokenizer(spec: str, reads: Sequence[str], vocab_size: int = 1024) -> DNATokenizer:
+    """The tokenizer ``spec`` names; a BPE is learnt on ``reads``.
+
+    Args:
+        spec: see :func:`check_tokenizer_spec`.
+        reads: training reads for a BPE (unused otherwise).
+        vocab_size: the vocabulary of a plain ``bpe``.
+    """
+    m = _SPEC.fullmatch(check_tokenizer_spec(spec))
+    assert m is not None
+    if spec == "nucleotide":
+        return DNATokenizer.nucleotide()
+    if m.group(1):
+        return DNATokenizer.kmer(int(m.group(1)))
+    return DNATokenizer.train(reads, int(m.group(2)) if m.group(2) else vocab_size)
 
 
 def bits_per_base(total_nll_nats: float, total_bases: int) -> float:
