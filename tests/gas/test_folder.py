@@ -29,6 +29,45 @@ def test_round_trip(tmp_path, channels, palette):
             assert img.mode == "P"
 
 
+def _thermal_scene(h=48, w=64):
+    """20 °C with a 25 °C object (a 5 K scene) and a 50 mK plume on the 20 °C part."""
+    t = np.full((h, w), 293.15)
+    t[:, 3 * w // 4:] = 298.15
+    plume = np.zeros((h, w), bool)
+    plume[10:30, 8:30] = True
+    t[plume] += 0.05
+    return t, plume
+
+
+@pytest.mark.parametrize("encoding", ["uint16_centikelvin", "float32_kelvin"])
+def test_thermal_tiffs_keep_a_50mk_plume_above_one_grey_level(tmp_path, encoding):
+    t, plume = _thermal_scene()
+    data = np.round(100 * t).astype(np.uint16) if encoding.startswith("uint16") else t.astype(np.float32)
+    Image.fromarray(data).save(tmp_path / "f.tif")
+    for frame in (read_frame(tmp_path / "f.tif"), _through_a_folder(tmp_path, data, plume)):
+        assert frame.shape == (1, 48, 64) and frame.dtype == np.float32
+        assert 0.0 <= frame.min() and frame.max() <= 1.0
+        step = frame[0][plume].mean() - frame[0][~plume & (t < 295)].mean()
+        assert step >= 1 / 255, step  # ~0.01: 50 mK of a 5 K span (was 7.6e-5 for 16 bits / 65535)
+
+
+def _through_a_folder(root, data, plume):
+    """The training path: the same file read by load_image_folder."""
+    (root / "img_dir" / "train").mkdir(parents=True, exist_ok=True)
+    (root / "ann_dir" / "train").mkdir(parents=True, exist_ok=True)
+    Image.fromarray(data).save(root / "img_dir" / "train" / "a.tif")
+    Image.fromarray(plume.astype(np.uint8)).save(root / "ann_dir" / "train" / "a.png")
+    return load_image_folder(root, "train", num_classes=2)["frames"][0]
+
+
+def test_non_finite_radiometric_frames_are_named(tmp_path):
+    t, _ = _thermal_scene()
+    t[0, 0] = np.nan
+    Image.fromarray(t.astype(np.float32)).save(tmp_path / "nan.tif")
+    with pytest.raises(ValueError, match="nan.tif: non-finite"):
+        read_frame(tmp_path / "nan.tif")
+
+
 def test_16bit_tiff_frames_and_binarized_flow_masks(tmp_path):
     (tmp_path / "img_dir" / "test").mkdir(parents=True)
     (tmp_path / "ann_dir" / "test").mkdir(parents=True)
@@ -37,7 +76,9 @@ def test_16bit_tiff_frames_and_binarized_flow_masks(tmp_path):
     mask = np.zeros((12, 16), np.uint8)
     mask[2:5, 3:9], mask[0, 0] = 7, 255
     Image.fromarray(mask).save(tmp_path / "ann_dir" / "test" / "a.png")
-    np.testing.assert_allclose(read_frame(tmp_path / "img_dir" / "test" / "a.tif")[0], frame / 65535.0, rtol=1e-6)
+    lo, hi = np.percentile(frame, (0.5, 99.5))  # the camera's AGC stretch, per frame
+    expected = np.clip((frame - lo) / (hi - lo), 0, 1)
+    np.testing.assert_allclose(read_frame(tmp_path / "img_dir" / "test" / "a.tif")[0], expected, atol=1e-6)
     out = load_image_folder(tmp_path, "test", num_classes=2, binarize=True)
     assert out["masks"][0, 3, 4] == 1 and out["masks"][0, 0, 0] == 255 and out["masks"][0, 8, 8] == 0
     with pytest.raises(ValueError, match=r"a\.png: class values \[7\]"):

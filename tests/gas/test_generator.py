@@ -6,11 +6,13 @@ import numpy as np
 import pytest
 
 from sciformers.core import ConfigError
-from sciformers.gas.camera import Camera, apparent_temperature, visible_mask
+from sciformers.gas.camera import Camera, Span, apparent_temperature, visible_mask
 from sciformers.gas.data import OGIData
 from sciformers.gas.plume import PlumeParams, PlumeSimulator, sccm_to_rate
 from sciformers.gas.scene import BACKGROUNDS, make_background
 from sciformers.gas.synthetic import GeneratorConfig, flow_class, generate_sequence, generate_split
+
+C0 = 273.15
 
 
 @pytest.mark.parametrize("turbulence, tol", [(0.0, 1e-9), (0.5, 0.03)])
@@ -58,13 +60,46 @@ def test_contrast_sign_flips_with_background_temperature():
     np.testing.assert_allclose(thin, -10.0 * alpha * 10.0, rtol=1e-3)
 
 
-def test_mask_threshold_is_k_times_netd():
+def test_mask_threshold_is_k_times_netd_and_one_grey_level():
     alpha, netd, k, t_gas, dt = 5e-5, 0.03, 1.5, 290.0, 10.0
     n_limit = -np.log(1 - k * netd / dt) / alpha  # column where |dT| (1 - e^-aN) = k NETD
     column = np.array([0.0, 0.9 * n_limit, 1.1 * n_limit, 10 * n_limit])
-    mask = visible_mask(np.full(4, t_gas + dt), t_gas, column, alpha, netd, k)
-    assert mask.tolist() == [False, False, True, True]
-    assert not visible_mask(np.full(4, t_gas), t_gas, column, alpha, netd, k).any()
+    t_bg = np.full(4, t_gas + dt)
+    t_app = apparent_temperature(t_bg, t_gas, column, alpha)
+    assert visible_mask(t_bg, t_app, netd, k).tolist() == [False, False, True, True]
+    assert not visible_mask(np.full(4, t_gas), np.full(4, t_gas), netd, k).any()
+    # a frame spanning 255 x (the contrast at 2 n_limit) shows 2 n_limit as exactly one grey level
+    step = dt * (1 - np.exp(-alpha * 2 * n_limit))
+    span = Span(float(t_gas), float(t_gas + 255 * step))
+    assert np.isclose(span.grey_level_k, step)
+    assert visible_mask(t_bg, t_app, netd, k, span).tolist() == [False, False, False, True]
+    # gas in front of a saturated (clipped) background is not visible, however strong
+    assert not visible_mask(t_bg, t_app, netd, k, Span(t_gas - 20.0, t_gas - 10.0)).any()
+
+
+def test_no_labelled_pixel_below_one_grey_level_of_its_frame():
+    for kind in ("ice", "cow", "clutter", "sky"):
+        cfg = GeneratorConfig(size=64, frames_per_seq=3, history=0, backgrounds=[kind])
+        labelled = 0
+        for i in range(3):
+            seq = generate_sequence(cfg, np.random.default_rng([3, i]), has_gas=True)
+            for mask, contrast, grey, netd in zip(seq["masks"], seq["contrast"], seq["grey_level_k"],
+                                                  [seq["netd_k"]] * len(seq["masks"])):
+                shown = contrast[mask > 0]
+                labelled += shown.size
+                assert (shown >= grey).all(), (kind, float(shown.min()), float(grey))
+                assert (shown >= cfg.k_netd * netd).all()
+        assert labelled > 0, kind
+
+
+def test_narrow_display_span_shows_fainter_gas():
+    wide = GeneratorConfig(size=48, frames_per_seq=2, history=0, backgrounds=["clutter"])
+    narrow = wide.model_copy(update={"span_k": 3.0})
+    a = generate_sequence(wide, np.random.default_rng(5), has_gas=True)
+    b = generate_sequence(narrow, np.random.default_rng(5), has_gas=True)
+    np.testing.assert_allclose(b["grey_level_k"], 3.0 / 255, rtol=1e-6)
+    assert a["grey_level_k"].min() > b["grey_level_k"].max()
+    assert (b["contrast"][b["masks"] > 0] >= 3.0 / 255).all()
 
 
 def test_zero_flow_gives_empty_masks():
@@ -87,15 +122,41 @@ def test_more_flow_gives_more_visible_area():
 
 def test_backgrounds_have_the_documented_sign():
     rng = np.random.default_rng(0)
-    t_gas, dt = 290.0, 10.0
-    assert make_background("ice", (64, 64), t_gas, dt, rng)[20:44, 20:44].mean() < t_gas - 5
-    assert make_background("sky", (64, 64), t_gas, dt, rng).mean() < t_gas - 5
-    cow = make_background("cow", (64, 64), t_gas, dt, rng)
+    t_air, dt = 290.0, 10.0
+    ice, t_gas = make_background("ice", (64, 64), t_air, dt, rng)
+    assert ice[20:44, 20:44].mean() < t_gas - 5
+    sky, t_gas = make_background("sky", (64, 64), t_air, dt, rng)
+    assert t_gas == t_air and sky.mean() < t_gas - 5
+    cow, t_gas = make_background("cow", (64, 64), t_air, dt, rng)
     assert cow.max() > t_gas + 5
     for kind in BACKGROUNDS:
-        assert make_background(kind, (32, 40), t_gas, dt, rng).shape == (32, 40)
+        assert make_background(kind, (32, 40), t_air, dt, rng)[0].shape == (32, 40)
     with pytest.raises(ValueError, match="unknown background"):
-        make_background("lava", (8, 8), t_gas, dt, rng)
+        make_background("lava", (8, 8), t_air, dt, rng)
+
+
+@pytest.mark.parametrize("dt", [2.0, 10.0, 25.0])
+def test_ice_and_hide_temperatures_are_physical(dt):
+    """Melting ice at -3..0 °C, the air |dT| warmer; a cow's hair coat at 30-37 °C, the air |dT| colder."""
+    for i in range(4):
+        rng = np.random.default_rng([11, i])
+        ice, t_gas = make_background("ice", (64, 64), C0 + 20.0, dt, rng)
+        block = ice < t_gas - dt / 2
+        assert block.mean() > 0.3
+        assert ice[block].min() >= C0 - 3.0 and ice[block].max() <= C0
+        assert np.isclose(ice[block].mean(), t_gas - dt, atol=1.0)
+        cow, t_gas = make_background("cow", (64, 64), C0 + 20.0, dt, rng)
+        body = cow > t_gas + dt / 2
+        assert body.mean() > 0.1
+        assert cow[body].min() >= C0 + 30.0 and cow[body].max() <= C0 + 37.0
+    for kind in ("ice", "cow"):  # the generated scene, not just the maker
+        seq = generate_sequence(GeneratorConfig(size=48, frames_per_seq=1, history=0, backgrounds=[kind],
+                                                delta_t=(dt, dt)), np.random.default_rng(2), has_gas=True)
+        scene, t_gas = seq["background_k"], seq["t_gas"]
+        obj = scene < t_gas - dt / 2 if kind == "ice" else scene > t_gas + dt / 2
+        lo, hi = (C0 - 3.0, C0) if kind == "ice" else (C0 + 30.0, C0 + 37.0)
+        assert lo <= scene[obj].min() and scene[obj].max() <= hi, kind
+        assert C0 - 3.0 < t_gas < C0 + 40.0
 
 
 def test_camera_noise_is_netd_and_export_is_8bit():
@@ -103,13 +164,29 @@ def test_camera_noise_is_netd_and_export_is_8bit():
     cam = Camera((64, 64), 0.05, rng, blur=0.0, fpn=0.0, drift=0.0)
     reading = cam.sense(np.full((64, 64), 300.0))
     assert abs(reading.std() - 0.05) < 0.005
-    frame = cam.export(reading + np.linspace(0, 1, 64)[None])
+    frame, span = cam.export(reading + np.linspace(0, 1, 64)[None])
     assert frame.dtype == np.uint8 and frame.shape == (1, 64, 64) and frame.max() == 255
-    assert Camera((8, 8), 0.05, rng, palette="rainbow").frame(np.random.rand(8, 8)).shape == (3, 8, 8)
+    assert 0.9 / 255 < span.grey_level_k < 1.3 / 255
+    assert Camera((8, 8), 0.05, rng, palette="rainbow").frame(np.random.rand(8, 8))[0].shape == (3, 8, 8)
     black = Camera((8, 8), 0.05, np.random.default_rng(1), palette="blackhot")
     white = Camera((8, 8), 0.05, np.random.default_rng(1), palette="whitehot")
     scene = np.random.default_rng(2).random((8, 8))
-    assert (black.frame(scene).astype(int) + white.frame(scene)).max() == 255
+    assert (black.frame(scene)[0].astype(int) + white.frame(scene)[0]).max() == 255
+
+
+def test_discrete_flow_levels_as_in_the_controlled_release_set():
+    cfg = GeneratorConfig(size=32, frames_per_seq=2, history=1, empty_fraction=0.0, classes="flow",
+                          flow_range=(10, 100), flow_step=10)
+    assert cfg.flow_levels() == [10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0, 90.0, 100.0]
+    split = generate_split(cfg, "train", 24)
+    flows = np.unique(split["flow"])
+    assert set(flows) <= set(cfg.flow_levels()) and len(flows) >= 4
+    for flow in flows:  # class k is the release of 10 k SCCM
+        assert set(np.unique(split["masks"][split["flow"] == flow])) <= {0, int(flow // 10)}
+    assert split["lead"].shape == (12, 1, 1, 32, 32) and split["position"][:4].tolist() == [0, 1, 0, 1]
+    assert GeneratorConfig(flow_range=(5, 20), flow_step=5).flow_levels() == [5.0, 10.0, 15.0, 20.0]
+    with pytest.raises(ValueError, match="data.flow_step"):
+        GeneratorConfig(flow_range=(11, 19), flow_step=10)
 
 
 def test_split_is_deterministic_and_flow_classes():

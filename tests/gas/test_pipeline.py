@@ -47,12 +47,46 @@ def test_pipeline_on_an_image_folder(tmp_path):
         frames[:, 0, 10:16, 8:24] += 150
         write_image_folder(tmp_path / "ogi", split, frames, masks)
     out = tmp_path / "run"
-    run_pipeline("gas/synthetic_ogi", preset="smoke", out=out, quiet=True,
-                 overrides=[f"data.path={tmp_path / 'ogi'}", "models={}"])
+    result = run_pipeline("gas/synthetic_ogi", preset="smoke", out=out, quiet=True,
+                          overrides=[f"data.path={tmp_path / 'ogi'}", "models={}"])
     (record,) = [json.loads(x) for x in (out / "records.jsonl").read_text().splitlines()]
     assert record["task"] == "gas.synthetic_ogi" and record["model"] == "threshold"
     assert record["metrics"]["plume_iou"] > 0.5
     assert "detection_rate" not in record["metrics"]  # no flows for real footage
+    report = result.report_md.read_text()  # the report describes the user's folder, not the generator
+    assert f"Data: the image folder {tmp_path / 'ogi'}" in report and "not the synthetic generator" in report
+    assert "Data: the synthetic generator" not in report
+
+
+def test_temporal_input_pipeline_and_per_rate_detection(tmp_path):
+    out = tmp_path / "run"
+    result = run_pipeline(
+        "gas/synthetic_ogi", preset="smoke", out=out, quiet=True,
+        overrides=["models={unet: {model: unet, kwargs: {width: 4}}}", "data.temporal=difference",
+                   "data.shifts={}", "data.empty_fraction=0.5", "data.n_test=32"],
+    )
+    lines = [json.loads(x) for x in (out / "records.jsonl").read_text().splitlines()]
+    assert [r["model"] for r in lines] == ["threshold", "unet"]
+    unet = next(r for r in lines if r["model"] == "unet")
+    assert unet["config"]["data"]["temporal"] == "difference"
+    from sciformers.core import load_model
+    from sciformers.gas.segmentation import SegmentationModule
+
+    assert load_model(out / "checkpoints" / "unet" / "seed0" / "final", SegmentationModule).in_channels == 2
+    pods = {k for r in lines for k in r["metrics"] if k.startswith("pod_")}
+    assert pods and pods <= {f"pod_{10 * k}" for k in range(1, 11)}  # one per release rate of 10..100 SCCM
+    assert "temporal input 'difference'" in result.report_md.read_text()
+
+
+@pytest.mark.parametrize("preset", ["bench", "full"])
+def test_every_learned_model_has_a_step_budget_with_early_stopping(preset):
+    from sciformers.evaluation.pipeline import resolve
+
+    pipeline = resolve("gas/synthetic_ogi", preset=preset)
+    train = pipeline.train
+    assert train.steps and train.eval_every and train.patience and train.eval_every < train.steps
+    assert pipeline.data.n_val > 0  # stopped on separate validation sequences
+    assert set(pipeline.config.models) == {"gasformer", "segformer_b0", "unet"}
 
 
 def test_dataset_command_builds_the_cache(tmp_path):

@@ -2,11 +2,17 @@
 
 ::
 
-    root/img_dir/{train,val,test}/NAME.png|.tif     frames: 8- or 16-bit, grey or RGB (palette exports)
+    root/img_dir/{train,val,test}/NAME.png|.tif     frames: 8-bit grey or RGB (palette exports),
+                                                    16-bit counts or float32 radiometric temperatures
     root/ann_dir/{train,val,test}/NAME.png          masks: class indices, as grey or palette ("P") PNGs
 
 A mask pairs with the frame of the same stem. Class ``255`` is ignored in the loss, as in mmseg.
-Frames are scaled to ``[0, 1]`` by their bit depth (``/255`` or ``/65535``). With
+Frames are scaled to ``[0, 1]`` in one place, :func:`read_frame`, which training folders and
+``sciformers predict gas`` share: an 8-bit frame is already a display frame (its camera's AGC
+and palette applied) and is divided by 255; a 16-bit frame (raw counts, e.g. centi-kelvin) or a
+float32 radiometric frame (kelvin or °C) gets the camera's AGC stretch, per frame, between its
+0.5 and 99.5 percentiles (:func:`~sciformers.gas.camera.agc_span`), so a 50 mK plume in a scene
+spanning a few kelvin keeps a step of several grey levels (divided by 65535 it kept 3e-4). With
 ``binarize=True`` every non-zero class except 255 becomes plume (1), which turns Gasformer's
 11-class flow masks (or 0/1 or 0/128 masks) into binary ones. Missing partners, size
 mismatches and bad class values are errors naming the files, raised before any training.
@@ -19,15 +25,18 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from sciformers.gas.camera import agc_span
+
 IMAGE_SUFFIXES = (".png", ".tif", ".tiff")
 IGNORE = 255
 
 
 def read_frame(path: Path) -> np.ndarray:
-    """A frame as float32 ``(C, H, W)`` in ``[0, 1]`` (C = 1 for grey, 3 for colour).
+    """A frame as float32 ``(C, H, W)`` in ``[0, 1]`` (C = 1 for grey, 3 for colour): 8 bits / 255,
+    16-bit and float frames by the AGC stretch of their own percentiles (module docstring).
 
     Raises:
-        ValueError: for an unreadable file or an unsupported mode, naming the file.
+        ValueError: for an unreadable file, an unsupported mode or non-finite values, naming the file.
     """
     try:
         with Image.open(path) as img:
@@ -36,15 +45,16 @@ def read_frame(path: Path) -> np.ndarray:
             arr = np.asarray(img)
     except OSError as err:
         raise ValueError(f"{path}: cannot read image ({err})") from None
-    if arr.dtype == np.uint8:
-        scale = 255.0
-    elif np.issubdtype(arr.dtype, np.integer):  # 16-bit PNG/TIFF (PIL gives uint16 or int32)
-        scale = 65535.0
-    elif arr.dtype == bool:
-        scale = 1.0
+    if arr.dtype in (np.uint8, bool):
+        arr = arr.astype(np.float32) / (255.0 if arr.dtype == np.uint8 else 1.0)
+    elif np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating):
+        # 16-bit PNG/TIFF counts (PIL gives uint16 or int32) or radiometric float32 temperatures
+        values = arr.astype(np.float64)
+        if not np.isfinite(values).all():
+            raise ValueError(f"{path}: non-finite values in a radiometric frame; fill or mask them first")
+        arr = agc_span(values).scale(values).astype(np.float32)
     else:
-        raise ValueError(f"{path}: unsupported pixel type {arr.dtype}; expected 8- or 16-bit frames")
-    arr = arr.astype(np.float32) / scale
+        raise ValueError(f"{path}: unsupported pixel type {arr.dtype}; expected 8-bit, 16-bit or float32 frames")
     if arr.ndim == 2:
         return arr[None]
     if arr.ndim == 3 and arr.shape[2] in (3, 4):

@@ -103,23 +103,25 @@ class ThresholdBaseline(SegmentationModule):
 
     ``NETD_hat = 1.4826 * MAD`` of the residual (a robust noise estimate that the plume, a
     minority of pixels, barely moves). :meth:`fit` picks ``k`` from ``candidates`` by training
-    plume IoU. Multi-class masks get the most frequent training plume class.
+    plume IoU. Multi-class masks get the most frequent training plume class. With temporal
+    inputs (``data.temporal``) it reads the current frame only, the first ``channels`` channels.
 
     Args:
         size: median-filter window, px (larger than a plume's width).
         candidates: the ``k`` values tried.
+        channels: leading input channels holding the current frame (``None``: all).
     """
 
     def __init__(self, size: int = 15, candidates: tuple[float, ...] = (1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0),
-                 **_: Any) -> None:
+                 channels: int | None = None, **_: Any) -> None:
         super().__init__()
-        self.size, self.candidates = size, tuple(candidates)
+        self.size, self.candidates, self.channels = size, tuple(candidates), channels
         self.register_buffer("k", torch.tensor(3.0))
         self.register_buffer("label", torch.tensor(1, dtype=torch.long))
 
     def residual(self, image: Tensor) -> np.ndarray:
         """Normalised residuals ``|frame - median| / NETD_hat`` ``(B, H, W)``."""
-        frames = image.detach().cpu().double().mean(1).numpy()
+        frames = image[:, :self.channels].detach().cpu().double().mean(1).numpy()
         out = np.empty_like(frames)
         for i, frame in enumerate(frames):
             r = frame - ndimage.median_filter(frame, size=self.size, mode="reflect")

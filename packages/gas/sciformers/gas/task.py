@@ -8,9 +8,11 @@ one record per test set. Shifted results are records of their own task,
 ``task`` is a shift task trains in distribution and tests on that shift only.
 
 Metrics (see :mod:`.metrics`): ``plume_iou`` (primary), ``plume_f1``, ``miou``, ``detection_rate``
-at ``eval.fpr``, ``dl90`` and ``pod_<flow>`` per flow bin, ``latency_ms`` (batch 1, on the run's
-device). The ``eval:`` section takes ``fpr``, ``min_area``, ``pod_bins``, ``latency_repeats`` and
-``n_examples``.
+at ``eval.fpr``, ``dl90`` and ``pod_<flow>`` per flow bin (per release rate when the generator
+draws discrete rates, ``data.flow_step``), ``latency_ms`` (batch 1, on the run's device). The
+``eval:`` section takes ``fpr``, ``min_area``, ``pod_bins``, ``latency_repeats`` and ``n_examples``.
+The report says which data the records came from: the generator's settings, or the user's image
+folder (``data.path``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from sciformers.evaluation.context import RunContext
 from sciformers.evaluation.datasets import DatasetEntry, register_dataset
 from sciformers.evaluation.records import RunRecord
 from sciformers.evaluation.report import Table, summary_table
-from sciformers.evaluation.runner import Job, Result
+from sciformers.evaluation.runner import Entry, Job, Result
 from sciformers.evaluation.tasks import Splits, SupervisedTask, register_task
 from sciformers.gas import metrics as gm
 from sciformers.gas.data import DEFAULT_SHIFTS, OGIData, OGIDataset, folder_datasets, synthetic_datasets
@@ -49,7 +51,7 @@ class OGIEval(Config):
     Args:
         fpr: false-alarm rate (gas-free frames) at which ``detection_rate`` is read.
         min_area: true plume pixels for a frame to count as containing visible gas.
-        pod_bins: flow bins of the probability-of-detection curve.
+        pod_bins: flow bins of the probability-of-detection curve (discrete release rates: one each).
         latency_repeats: timed forward passes at batch 1.
         n_examples: frames drawn with outlines in the report (0: none).
     """
@@ -101,7 +103,7 @@ def latency_ms(module: torch.nn.Module, test: Dataset, device: torch.device, rep
 class SyntheticOGITask(SupervisedTask):
     """Plume segmentation on synthetic OGI frames (or a user's image folder)."""
 
-    version = "1"
+    version = "2"  # 2: labels visible in the exported frame, physical ice and hide temperatures
     domain = "gas"
     metrics = ("plume_iou", "plume_f1", "miou")
     baseline = "threshold"
@@ -113,8 +115,9 @@ class SyntheticOGITask(SupervisedTask):
         self.shift = shift
         self.name = "gas.synthetic_ogi" + (f"_{shift}" if shift else "")
         where = f"under the '{shift}' generator shift" if shift else "in distribution"
-        self.description = (f"Methane plume segmentation in synthetic 8-bit OGI frames (advection-diffusion plume, "
-                            f"Beer-Lambert contrast, uncooled camera), tested {where}; models trained from scratch.")
+        self.description = (f"Methane plume segmentation in OGI frames, tested {where}: the synthetic generator's "
+                            f"8-bit frames, or the user's image folder when data.path is set (the tables say which); "
+                            f"models trained from scratch.")
 
     # -- data ---------------------------------------------------------------------------------
 
@@ -150,6 +153,14 @@ class SyntheticOGITask(SupervisedTask):
         classes = max(2, int(train.masks[train.masks != 255].max()) + 1)
         return {"in_channels": int(train.images.shape[1]), "num_classes": max(classes, declared)}
 
+    def model_kwargs(self, prepared: OGISplits, entry: Entry) -> dict[str, Any]:
+        """:meth:`model_inputs`; an estimator (the threshold) also learns which channels are the current frame."""
+        kwargs = self.model_inputs(prepared)
+        if entry.kind == "estimator":
+            assert isinstance(prepared.train, OGIDataset)
+            kwargs["channels"] = prepared.train.frame_channels
+        return kwargs
+
     # -- fitting and scoring ------------------------------------------------------------------
 
     def fit_inputs(self, prepared: OGISplits) -> tuple[Any, ...]:
@@ -179,16 +190,19 @@ class SyntheticOGITask(SupervisedTask):
         assert isinstance(ev, OGIEval)
         results = []
         for shift, test in prepared.tests.items():
-            flow_range = prepared.data.generator(shift).flow_range if prepared.data.path is None else None
-            metrics = self.score_test(predictions.labels[shift], test, flow_range, ev)
+            generator = prepared.data.generator(shift) if prepared.data.path is None else None
+            flow_range = generator.flow_range if generator else None
+            levels = generator.flow_levels() if generator else None
+            metrics = self.score_test(predictions.labels[shift], test, flow_range, ev, levels)
             results.append(Result(metrics | {"latency_ms": predictions.latency_ms}, n_test=len(test),
                                   task=self if shift == self.shift else SHIFT_TASKS[shift],
                                   eval_s=predictions.eval_s[shift]))
         return results
 
     def score_test(self, pred: Tensor, test: OGIDataset, flow_range: Sequence[float] | None,
-                   ev: OGIEval) -> dict[str, float]:
-        """Segmentation metrics, plus detection metrics when flows are known (synthetic data)."""
+                   ev: OGIEval, levels: Sequence[float] | None = None) -> dict[str, float]:
+        """Segmentation metrics, plus detection metrics when flows are known (synthetic data); the
+        probability of detection per release rate in ``levels`` when the rates are discrete."""
         scores = self.metric_values(pred, test.masks)
         if test.flows is None or flow_range is None:
             return scores
@@ -196,8 +210,7 @@ class SyntheticOGITask(SupervisedTask):
         rate = gm.detection_rate(pred, test.masks, flows, ev.fpr, ev.min_area)
         if not math.isnan(rate):
             scores["detection_rate"] = rate
-        edges = np.linspace(*flow_range, ev.pod_bins + 1)
-        centers = (edges[:-1] + edges[1:]) / 2
+        edges, centers = pod_bins(flow_range, levels, ev.pod_bins)
         pod = gm.pod_by_flow(pred, flows, edges, ev.fpr)
         scores |= {f"pod_{c:.0f}": float(p) for c, p in zip(centers, pod) if not math.isnan(p)}
         limit = gm.dl90(pod, centers)
@@ -228,6 +241,7 @@ class SyntheticOGITask(SupervisedTask):
                 for r in records]
         table = summary_table(slim, self.baseline)
         table.title = f"Results: {self.name}"
+        table.notes.append(describe_data(records[0].config.get("data", {}), self.shift) if records else "")
         table.notes.append("dl90 (SCCM) is left out for a run whose detection never reaches 90% in the flow range; "
                            "latency_ms at batch 1 on the run's device.")
         return [table]
@@ -245,6 +259,35 @@ class SyntheticOGITask(SupervisedTask):
         if examples:
             figures["examples"] = example_figure(examples)
         return figures
+
+
+def pod_bins(flow_range: Sequence[float], levels: Sequence[float] | None, bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """Edges and centres of the probability-of-detection bins: ``bins`` equal bins over
+    ``flow_range``, or one bin per discrete release rate (edges halfway between rates)."""
+    if levels:
+        centers = np.asarray(levels, float)
+        half = np.diff(centers) / 2 if len(centers) > 1 else np.array([max(centers[0], 1.0) / 2])
+        edges = np.concatenate([[centers[0] - half[0]], centers[:-1] + half, [centers[-1] + half[-1]]])
+        return edges, centers
+    edges = np.linspace(*flow_range, bins + 1)
+    return edges, (edges[:-1] + edges[1:]) / 2
+
+
+def describe_data(data: dict[str, Any], shift: str | None = None) -> str:
+    """One line for the report saying which data the records came from (``data:`` of a record)."""
+    temporal = data.get("temporal", "none")
+    inputs = "single frames" if temporal == "none" else f"temporal input '{temporal}' ({data.get('history')} frames)"
+    if data.get("path"):
+        return (f"Data: the image folder {data['path']} (mmseg layout, the user's footage, not the synthetic "
+                f"generator); 8-bit frames / 255, 16-bit and float32 radiometric frames AGC-stretched per frame; "
+                f"masks {'binarized' if data.get('binarize') else 'as class indices'} "
+                f"({data.get('num_classes')} classes); no release rates, so no detection metrics, and no shifts.")
+    gen = {**data, **(data.get("shifts", {}).get(shift, {}) if shift else {})}
+    flows = f"{gen.get('flow_range')} SCCM" + (f" in steps of {gen['flow_step']}" if gen.get("flow_step") else "")
+    return (f"Data: the synthetic generator (data card synthetic_ogi.md){f', shift {shift}' if shift else ''}: "
+            f"{gen.get('size')}² frames, flows {flows}, backgrounds {gen.get('backgrounds')}, NETD {gen.get('netd_mk')} mK, "
+            f"|dT| {gen.get('delta_t')} K; plume where the contrast >= max({gen.get('k_netd')} NETD, one grey level "
+            f"of the frame); {inputs}.")
 
 
 SYNTHETIC_OGI = register_task(SyntheticOGITask())
