@@ -6,9 +6,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from scipy.stats import poisson
 
 from sciformers.core import create_model
 from sciformers.neuro import Neuroformer, SpikeData, info_nce
+from sciformers.neuro.heads import IntensityHead
 from sciformers.neuro.model import attention_probs
 
 N = 5
@@ -36,58 +38,92 @@ def test_registered():
     assert isinstance(m, Neuroformer)
 
 
-def test_future_tokens_do_not_change_past_logits():
+@pytest.mark.parametrize("token_heads", ["intensity", "factored", "split"])
+def test_future_tokens_do_not_change_past_log_probs(token_heads):
     torch.manual_seed(0)
-    m = tiny()
+    m = tiny(token_heads=token_heads)
+    if token_heads == "intensity":
+        torch.nn.init.normal_(m.head.rate.weight, std=0.1)
     b = batch(m)
-    ctx = m.encode_context(b)
-    lid, ldt = m.logits(b["cur_id"], b["cur_dt"], ctx)
+    lp = sum(m.token_log_probs(b)[:2])
     k = 3
-    cur_id, cur_dt = b["cur_id"].clone(), b["cur_dt"].clone()
-    cur_id[:, k + 1:] = torch.randint(0, N, cur_id[:, k + 1:].shape)
-    cur_dt[:, k + 1:] = torch.randint(0, 5, cur_dt[:, k + 1:].shape)
-    lid2, ldt2 = m.logits(cur_id, cur_dt, ctx)
-    torch.testing.assert_close(lid[:, :k + 1], lid2[:, :k + 1])
-    torch.testing.assert_close(ldt[:, :k + 1], ldt2[:, :k + 1])
-    assert not torch.allclose(lid[:, k + 1:], lid2[:, k + 1:])
+    b2 = dict(b, cur_id=b["cur_id"].clone(), cur_dt=b["cur_dt"].clone())
+    b2["cur_id"][:, k + 1:] = torch.randint(0, N, b2["cur_id"][:, k + 1:].shape)
+    b2["cur_dt"][:, k + 1:] = 4
+    lp2 = sum(m.token_log_probs(b2)[:2])  # targets before position k are those of b
+    torch.testing.assert_close(lp[:, :k], lp2[:, :k])
+    h, _ = m.hidden(b["cur_id"], b["cur_dt"], m.encode_context(b))
+    h2, _ = m.hidden(b2["cur_id"], b2["cur_dt"], m.encode_context(b2))
+    torch.testing.assert_close(h[:, :k + 1], h2[:, :k + 1])
+    assert not torch.allclose(h[:, k + 1:], h2[:, k + 1:])
 
 
-def test_loglik_matches_naive_sum_over_tokens():
+def naive_token_log_prob(m, h, prefix, target):
+    """``log P(next token)`` after the canonical ``prefix`` [(bin, id), ...] (``target`` a cell or None: EOS), written out
+    cell by cell from the head's outputs at one position ``h (dim,)``."""
+    n, nb = N, m.tok.window_bins
+    b0, i0 = prefix[-1] if prefix else (0, -1)
+    cells = [(b, i) for b in range(nb) for i in range(n) if (b, i) >= (b0, i0)]
+    if isinstance(m.head, IntensityHead):
+        lam = m.head.rate(h).clamp(-15, 6).exp().detach().numpy().reshape(nb, n)
+        k = sum(1 for c in prefix if c == (b0, i0))
+        r = poisson.sf(k, lam[b0, i0]) / poisson.sf(k - 1, lam[b0, i0]) if k else 0.0
+        p, skipped = {}, 0.0
+        for c in cells:
+            if c == (b0, i0):
+                p[c] = r
+                continue
+            p[c] = (1 - r) * -np.expm1(-lam[c]) * np.exp(-skipped)
+            skipped += lam[c]
+        p[None] = (1 - r) * np.exp(-skipped)
+        return float(np.log(p[target]))
+    lid = m.head.id_logits(h).detach()
+    ids_ok = sorted({i for _, i in cells}) + [n]
+    idx = n if target is None else target[1]
+    total = (lid[idx] - torch.logsumexp(lid[ids_ok], 0)).item()
+    if target is not None:
+        ldt = m.head.bin_logits(h, torch.tensor(idx)).detach()
+        factored = m.head.factored
+        bins_ok = sorted({b for b, i in cells if i == idx}) if factored else list(range(b0, nb))
+        total += (ldt[target[0]] - torch.logsumexp(ldt[bins_ok], 0)).item()
+    return total
+
+
+@pytest.mark.parametrize("token_heads", ["intensity", "factored", "split"])
+def test_loglik_matches_naive_masked_sum_over_tokens(token_heads):
+    """Token by token, written out in Python: the allowed IDs and bins after the last token (factored, split), or the
+    explicit point-process product over the cells (intensity)."""
     torch.manual_seed(1)
-    m = tiny()
+    m = tiny(token_heads=token_heads)
+    if token_heads == "intensity":
+        torch.nn.init.normal_(m.head.rate.weight, std=0.3)
     b = batch(m)
     ll = m.predict(b)["loglik"]
-    lid, ldt = m.logits(b["cur_id"], b["cur_dt"], m.encode_context(b))
-    lp_id, lp_dt = lid.log_softmax(-1), ldt.log_softmax(-1)
+    h, _ = m.hidden(b["cur_id"], b["cur_dt"], m.encode_context(b))
+    tok = m.tok
     for w in range(len(ll)):
-        total = 0.0
+        total, prefix = 0.0, []
         for t in range(b["tgt_id"].shape[1]):
-            if b["tgt_id"][w, t] != m.tok.id_pad:
-                total += lp_id[w, t, b["tgt_id"][w, t]].item()
-            if b["tgt_dt"][w, t] != m.tok.dt_pad:
-                total += lp_dt[w, t, b["tgt_dt"][w, t]].item()
+            target = int(b["tgt_id"][w, t])
+            if target == tok.id_pad:
+                break
+            cell = None if target == tok.id_eos else (int(b["tgt_dt"][w, t]), target)
+            total += naive_token_log_prob(m, h[w, t], prefix, cell)
+            prefix.append(cell)
         assert ll[w].item() == pytest.approx(total, abs=1e-9)
 
 
-def test_likelihood_of_all_canonical_windows_is_at_most_one():
-    """Summed over every count pattern of a 1-neuron, 2-bin window (canonical token order), P <= 1."""
+def test_split_heads_are_the_paper_s_heads_on_one_state():
+    """Split: the bin logits do not depend on the next ID; factored: they do."""
     torch.manual_seed(2)
-    m = tiny(n_neurons=1, window=0.02, past_window=0.02, max_current=4, max_past=4)
-    tok = m.tok
-    seqs = [[], [0], [1], [0, 0], [0, 1], [1, 1], [0, 0, 0], [0, 0, 1], [0, 1, 1], [1, 1, 1]]
-    cur_id = torch.full((len(seqs), 4), tok.id_pad)
-    cur_dt, tgt_id, tgt_dt = cur_id.clone().fill_(tok.dt_pad), cur_id.clone(), cur_id.clone().fill_(tok.dt_pad)
-    for w, s in enumerate(seqs):
-        cur_id[w, 0], cur_dt[w, 0] = tok.id_sos, tok.dt_sos
-        cur_id[w, 1:len(s) + 1], cur_dt[w, 1:len(s) + 1] = 0, torch.tensor(s, dtype=torch.long)
-        tgt_id[w, :len(s)], tgt_dt[w, :len(s)] = 0, torch.tensor(s, dtype=torch.long)
-        tgt_id[w, len(s)] = tok.id_eos
-    past = torch.full((len(seqs), 4), tok.id_pad)
-    past[:, 0] = tok.id_sos
-    b = dict(cur_id=cur_id, cur_dt=cur_dt, tgt_id=tgt_id, tgt_dt=tgt_dt, past_id=past,
-             past_dt=past.clone().fill_(tok.dt_pad).index_fill_(1, torch.tensor([0]), tok.dt_sos))
-    total = m.predict(b)["loglik"].exp().sum().item()
-    assert 0 < total <= 1.0
+    for token_heads, depends in (("split", False), ("factored", True)):
+        m = tiny(token_heads=token_heads)
+        h = torch.randn(3, 16, dtype=torch.float64)
+        a, c = m.head.bin_logits(h, torch.zeros(3, dtype=torch.long)), m.head.bin_logits(h, torch.ones(3, dtype=torch.long))
+        assert torch.allclose(a, c) is not depends
+    with pytest.raises(ValueError, match="token_heads"):
+        tiny(token_heads="joint")
+    assert tiny().head.__class__ is IntensityHead  # the default
 
 
 def test_info_nce_matches_hand_computation_and_gradcheck():

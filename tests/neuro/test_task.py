@@ -44,9 +44,10 @@ def test_ccg_estimator_is_the_function():
                                   ccg_connectivity(data, 0.001, 0.003))
 
 
-def test_importing_the_domain_loads_no_harness():
-    code = ("import sys, sciformers.neuro; "
-            "print([m for m in sys.modules if m.startswith(('sciformers.evaluation', 'matplotlib', 'sciformers.neuro.task'))])")
+def test_importing_the_domain_loads_no_harness_and_no_simulator():
+    """Brian2 loads when a simulation is asked for, scikit-learn when a peer is fitted, pynwb when a file is read."""
+    heavy = ("sciformers.evaluation", "matplotlib", "sciformers.neuro.task", "brian2", "sklearn", "pynwb", "h5py")
+    code = f"import sys, sciformers.neuro; print([m for m in sys.modules if m.startswith({heavy!r})])"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"
 
 

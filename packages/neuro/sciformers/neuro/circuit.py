@@ -27,8 +27,6 @@ from typing import Any
 
 import numpy as np
 from pydantic import Field
-from scipy.integrate import quad
-from scipy.optimize import brentq
 from scipy.special import erfcx
 
 from sciformers.core import Config
@@ -132,12 +130,16 @@ def siegert_rate(mu: float, sigma: float, tau: float, v_th: float, v_r: float, t
     ``1/nu = t_ref + tau sqrt(pi) int_{(v_r-mu)/sigma}^{(v_th-mu)/sigma} e^{u^2}(1 + erf u) du``,
     with ``e^{u^2}(1 + erf u) = erfcx(-u)`` for numerical stability.
     """
+    from scipy.integrate import quad
+
     integral, _ = quad(lambda u: erfcx(-u), (v_r - mu) / sigma, (v_th - mu) / sigma, limit=200)
     return 1.0 / (t_ref + tau * np.sqrt(np.pi) * integral)
 
 
 def solve_drive(rate: float, cfg: CircuitConfig) -> float:
     """The drive ``mu`` (mV) at which an uncoupled neuron fires at ``rate`` Hz."""
+    from scipy.optimize import brentq
+
     args = (cfg.sigma_mv, cfg.tau_m_ms / 1e3, cfg.v_thresh_mv, cfg.v_reset_mv, cfg.refractory_ms / 1e3)
     return brentq(lambda mu: siegert_rate(mu, *args) - rate, cfg.v_reset_mv - 20 * cfg.sigma_mv,
                   cfg.v_thresh_mv + 20 * cfg.sigma_mv)

@@ -1,6 +1,13 @@
-"""The ``neuro.circuit`` dataset: a cached Brian2 circuit recording with regimes and contiguous splits.
+"""The recording of ``neuro/simulated_circuit``: a cached Brian2 circuit (the ``neuro.circuit``
+dataset) or the user's NWB file (``data.path``), split contiguously in time.
 
-Regimes (``data.regime``): ``easy`` records every neuron for ``duration_s``; ``hard`` weakens
+A user's recording (``data.path: recording.nwb``) is its units table (every unit a neuron, the
+span from ``obs_intervals``) and at most one behaviour series, chosen by name with
+``data.behavior`` (needed when the file has several; the error lists them). It has no ground
+truth, so connectivity and PSTH are not scored; every model of the pipeline is trained and
+scored on it as on a circuit. The circuit fields of ``data:`` are ignored then.
+
+Circuit regimes (``data.regime``): ``easy`` records every neuron for ``duration_s``; ``hard`` weakens
 the coupling (``hard_weight_scale``), shortens the recording (``hard_duration_scale``) and
 observes only half of the neurons (hidden ones still drive the observed ones). The recording
 is split **contiguously in time** into train, validation and test blocks; windows never
@@ -10,7 +17,7 @@ is re-simulated ``psth_repeats`` times with new noise and the same behaviour and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,7 +28,7 @@ from sciformers.core import Config, cache_dir
 from sciformers.evaluation.datasets import DatasetEntry, register_dataset
 from sciformers.evaluation.records import config_hash
 from sciformers.neuro.circuit import CircuitConfig, simulate_circuit
-from sciformers.neuro.spikes import Behavior, SpikeData, Stimulus
+from sciformers.neuro.spikes import Behavior, SpikeData, SpikeDataError, Stimulus
 
 
 class CircuitData(Config):
@@ -40,6 +47,8 @@ class CircuitData(Config):
         psth_duration_s: length of the PSTH segment.
         hard_weight_scale, hard_duration_scale, hard_observed: the hard regime.
         circuit: further :class:`CircuitConfig` fields (e.g. ``{w_exc_mv: 2.0}``).
+        path: a user's NWB recording instead of the circuit.
+        behavior: the behaviour series of ``path`` to decode and feed the models (default: the only one).
     """
 
     seed: int = 0
@@ -58,6 +67,8 @@ class CircuitData(Config):
     hard_duration_scale: float = 0.25
     hard_observed: float = 0.5
     circuit: dict[str, Any] = Field(default_factory=dict)
+    path: str | None = None
+    behavior: str | None = None
 
     def circuit_config(self) -> CircuitConfig:
         """The simulator config of this regime."""
@@ -72,23 +83,23 @@ class CircuitData(Config):
 
 @dataclass(frozen=True)
 class Recording:
-    """The observed part of a circuit recording, its ground truth and its blocks.
+    """The observed part of a recording, its ground truth (circuits only) and its blocks.
 
     Attributes:
         spikes: observed neurons only, renumbered ``0..n_obs-1``.
-        weights: ``(n_obs, n_obs)`` true weights among observed neurons (mV).
-        hubs: observed hubs (new numbering).
-        observed: original indices of the observed neurons.
         bounds: ``(t0, t_train, t_val, t_stop)`` block edges in seconds.
-        repeats: re-simulations of ``[t_val, t_val + psth_duration_s)`` (observed neurons).
+        weights: ``(n_obs, n_obs)`` true weights among observed neurons (mV); ``None`` for a user's file.
+        hubs: observed hubs (new numbering); ``None`` for a user's file.
+        repeats: re-simulations of ``[t_val, t_val + psth_duration_s)`` (observed neurons); none for a file.
+        behavior_name: the behaviour series the models decode (``None``: the recording has none).
     """
 
     spikes: SpikeData
-    weights: np.ndarray
-    hubs: np.ndarray
-    observed: np.ndarray
     bounds: tuple[float, float, float, float]
-    repeats: list[SpikeData]
+    weights: np.ndarray | None = None
+    hubs: np.ndarray | None = None
+    repeats: list[SpikeData] = field(default_factory=list)
+    behavior_name: str | None = None
 
     def block(self, name: str) -> SpikeData:
         """The ``train``, ``val`` or ``test`` block."""
@@ -98,6 +109,29 @@ class Recording:
 
 def _grid(t: float, step: float) -> float:
     return float(np.floor(t / step + 1e-9) * step)
+
+
+def split_bounds(t0: float, t1: float, split: tuple[float, float, float], window: float) -> tuple[float, float, float, float]:
+    """Contiguous train / validation / test edges of ``[t0, t1)`` on the window grid from ``t0``."""
+    span = t1 - t0
+    return (t0, t0 + _grid(span * split[0], window), t0 + _grid(span * (split[0] + split[1]), window), t1)
+
+
+def read_recording(path: str | Path, behavior: str | None) -> SpikeData:
+    """A user's NWB file with the behaviour series ``behavior`` (default: the only one; none if it has none).
+
+    Raises:
+        FileNotFoundError: if there is no such file.
+        SpikeDataError: naming the file: unreadable, malformed, no such series, or several and none chosen.
+    """
+    from sciformers.neuro.nwb import behavior_names, read_nwb
+
+    names = behavior_names(path)
+    if behavior is not None and behavior not in names:
+        raise SpikeDataError(f"{path}: processing['behavior']: no behaviour series {behavior!r}; found {names}")
+    if behavior is None and len(names) > 1:
+        raise SpikeDataError(f"{path}: several behaviour series {names}; choose one with data.behavior")
+    return read_nwb(path, behavior_series=[behavior] if behavior else names)
 
 
 def _save(path: Path, circuit_spikes: SpikeData, weights: np.ndarray, hubs: np.ndarray, repeats: list[SpikeData]) -> None:
@@ -138,7 +172,13 @@ def circuit_file(cfg: CircuitData) -> Path:
 
 
 def load_recording(cfg: CircuitData) -> Recording:
-    """The cached recording of ``cfg``, restricted to its observed neurons, with its blocks."""
+    """The user's file ``cfg.path``, or the cached circuit of ``cfg`` restricted to its observed neurons, with
+    its blocks."""
+    if cfg.path is not None:
+        spikes = read_recording(Path(cfg.path).expanduser(), cfg.behavior)
+        bounds = split_bounds(spikes.t_start, spikes.t_stop, cfg.split, cfg.window)
+        name = spikes.behavior.names[0] if spikes.behavior is not None else None
+        return Recording(spikes=spikes, bounds=bounds, behavior_name=name)
     ccfg = cfg.circuit_config()
     spikes, weights, hubs, reps = _load(circuit_file(cfg), ccfg.n_neurons, cfg.psth_repeats)
     observed = np.arange(ccfg.n_neurons)
@@ -146,17 +186,16 @@ def load_recording(cfg: CircuitData) -> Recording:
         rng = np.random.default_rng([cfg.seed, 7])
         observed = np.sort(rng.choice(ccfg.n_neurons, int(round(cfg.hard_observed * ccfg.n_neurons)), replace=False))
     remap = {int(o): k for k, o in enumerate(observed)}
-    t_train = _grid(ccfg.duration_s * cfg.split[0], cfg.window)
-    t_val = _grid(ccfg.duration_s * (cfg.split[0] + cfg.split[1]), cfg.window)
     return Recording(
-        spikes=spikes.select(observed), weights=weights[np.ix_(observed, observed)],
-        hubs=np.array([remap[int(h)] for h in hubs if int(h) in remap], dtype=np.int64), observed=observed,
-        bounds=(spikes.t_start, t_train, t_val, spikes.t_stop), repeats=[r.select(observed) for r in reps])
+        spikes=spikes.select(observed), bounds=split_bounds(spikes.t_start, spikes.t_stop, cfg.split, cfg.window),
+        weights=weights[np.ix_(observed, observed)],
+        hubs=np.array([remap[int(h)] for h in hubs if int(h) in remap], dtype=np.int64),
+        repeats=[r.select(observed) for r in reps], behavior_name="speed")
 
 
 def _build(cfg: Config) -> list[Path]:
     assert isinstance(cfg, CircuitData)
-    return [circuit_file(cfg)]
+    return [Path(cfg.path)] if cfg.path is not None else [circuit_file(cfg)]
 
 
 register_dataset(DatasetEntry("neuro.circuit", CircuitData, _build,

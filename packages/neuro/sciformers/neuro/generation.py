@@ -1,10 +1,12 @@
 """Spike generation with a trained Neuroformer, window by window (Neuroformer §3.4).
 
-Inside a window the model samples an ID token and a ``dt`` token from the same hidden state,
-appends them and repeats until it samples EOS or the block is full. Temperature and nucleus
-(top-p, Holtzman et al. 2020, https://arxiv.org/abs/1904.09751) filtering are applied to both
-heads. Only valid tokens can be drawn: IDs are neurons or EOS (EOS is forced when the block is
-full), and ``dt`` lies in the window and never goes back in time (tokens are time-ordered).
+Inside a window the model draws the next token from its head's joint over (bin, ID) cells and
+EOS (:mod:`.heads`; for the factored head, drawing the ID then its bin), appends it and repeats
+until it draws EOS or the block is full. Temperature and nucleus (top-p, Holtzman et al. 2020,
+https://arxiv.org/abs/1904.09751) filtering act on that joint. Only tokens the scoring masks
+allow can be drawn: cells at or after the last one in canonical order, or EOS (forced when the
+block is full), so every window comes out in canonical order (the split heads' joint is
+renormalised over those cells, the mass it wastes on the others dropped).
 
 *Open loop* (``true_past=True``) conditions every window on the recorded past state, so all
 windows are sampled in parallel. *Closed loop* feeds the model's own spikes back as the past
@@ -19,6 +21,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from sciformers.neuro.heads import MASKED, canonical_state
 from sciformers.neuro.spikes import SpikeData
 
 if TYPE_CHECKING:
@@ -54,31 +57,25 @@ def sample_windows(
     """Sample the current state of every window of ``batch`` given its past and modalities.
 
     Returns:
-        ``ids, dts`` ``(B, max_current - 1)``: neuron IDs and dt bins, EOS then PAD after the end.
+        ``ids, dts`` ``(B, max_current)``: neuron IDs and dt bins (at most ``max_current - 1`` spikes, as in
+        scoring), EOS then PAD after the end.
     """
     tok = model.tok
     ctx = model.encode_context(batch)
     B, device = batch["past_id"].shape[0], batch["past_id"].device
     cur_id = torch.full((B, 1), tok.id_sos, dtype=torch.long, device=device)
     cur_dt = torch.full((B, 1), tok.dt_sos, dtype=torch.long, device=device)
-    last_dt = torch.zeros(B, dtype=torch.long, device=device)
     done = torch.zeros(B, dtype=torch.bool, device=device)
-    id_range = torch.arange(tok.id_vocab, device=device)
-    dt_range = torch.arange(tok.dt_vocab, device=device)
-    steps = tok.max_current - 1
-    for step in range(steps):
-        lid, ldt = model.logits(cur_id, cur_dt, ctx)
-        allow_id = (id_range < tok.n_neurons) | (id_range == tok.id_eos)
-        if step == steps - 1:  # the block is full: only EOS remains
-            allow_id = id_range == tok.id_eos
-        allow_id = allow_id.expand(B, -1)
-        allow_dt = (dt_range[None] >= last_dt[:, None]) & (dt_range[None] < tok.window_bins)
-        ids = torch.multinomial(filter_logits(lid[:, -1], allow_id, temperature, top_p), 1, generator=generator)[:, 0]
-        dts = torch.multinomial(filter_logits(ldt[:, -1], allow_dt, temperature, top_p), 1, generator=generator)[:, 0]
-        ids = ids.masked_fill(done, tok.id_pad)
-        dts = dts.masked_fill(done | (ids == tok.id_eos), tok.dt_pad)
-        last_dt = torch.where(dts < tok.n_dt, dts, last_dt)
-        done = done | (ids == tok.id_eos)
+    steps = tok.max_current  # step s predicts the token after input position s; the last position must end
+    for _ in range(steps):
+        h = model.hidden(cur_id, cur_dt, ctx)[0][:, -1]
+        cells, end = model.head.joint(h, canonical_state(tok, cur_id, cur_dt).last())
+        logits = torch.cat([cells.flatten(1), end[:, None]], 1)  # cell b * N + i, then EOS
+        pick = torch.multinomial(filter_logits(logits, logits > MASKED / 2, temperature, top_p), 1, generator=generator)[:, 0]
+        eos = pick == logits.shape[1] - 1
+        ids = torch.where(eos, tok.id_eos, pick % tok.n_neurons).masked_fill(done, tok.id_pad)
+        dts = torch.where(eos | done, tok.dt_pad, pick // tok.n_neurons)
+        done = done | eos
         cur_id, cur_dt = torch.cat([cur_id, ids[:, None]], 1), torch.cat([cur_dt, dts[:, None]], 1)
         if bool(done.all()):
             break
@@ -98,10 +95,11 @@ def sample_id_sets(
     Args:
         model: a trained Neuroformer.
         windows: model inputs with the windows on axis 0 (e.g. ``WindowDataset.tensors``).
-        temperature, top_p: sampling of both heads.
+        temperature, top_p: sampling of the next-token joint.
         seed: seeds the sampler.
         batch_windows: windows sampled at once.
     """
+    model.eval()
     device = model.cur_pos.device
     g = torch.Generator(device=device).manual_seed(seed)
     n = len(next(iter(windows.values())))
@@ -135,8 +133,8 @@ def generate(
             of the first) and the behaviour and stimulus, which are exogenous.
         duration: seconds to generate, from ``context.t_start + past_window``; whole windows.
         true_past: open loop (recorded past) or closed loop (own past).
-        temperature: sampling temperature of both heads.
-        top_p: nucleus mass of both heads.
+        temperature: sampling temperature of the next-token joint.
+        top_p: nucleus mass of the next-token joint.
         n_samples: independent samples.
         seed: seeds the sampler.
         batch_windows: windows sampled at once in open loop.

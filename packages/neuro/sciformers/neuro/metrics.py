@@ -8,7 +8,9 @@
   whenever there are no false positives; this one does not.
 - **PSTH r**: per-neuron Pearson correlation of trial-averaged binned rates, averaged over
   neurons whose PSTHs vary.
-- **Connectivity**: AUROC of ``|score_ij|`` against ``W_ij != 0`` (off-diagonal); direction
+- **Connectivity**: every score is 0 for "no connection" (a coupling, a z-score, an attribution,
+  a log attention ratio), so ``|score_ij|`` is symmetric about its null and ranks excitatory and
+  inhibitory edges alike. AUROC of ``|score_ij|`` against ``W_ij != 0`` (off-diagonal); direction
   accuracy ``|s_ij| > |s_ji|`` over one-way edges; fraction of true hubs among the ``k``
   neurons with the largest outgoing ``sum_j |s_ij|`` (``k`` = number of hubs).
 
@@ -71,7 +73,7 @@ def _offdiag(m: np.ndarray) -> np.ndarray:
 
 
 def conn_auroc(score: np.ndarray, weights: np.ndarray) -> float:
-    """AUROC of ``|score|`` for the presence of an edge, off-diagonal pairs."""
+    """AUROC of ``|score|`` (a score whose no-connection value is 0) for the presence of an edge, off-diagonal pairs."""
     truth = _offdiag(weights) != 0  # NaN when every pair, or none, is an edge
     return auroc(torch.as_tensor(np.abs(_offdiag(score))), torch.as_tensor(truth))
 
@@ -99,9 +101,12 @@ METRICS: dict[str, str] = {
     "bits_per_spike": "held-out log-likelihood gain over homogeneous Poisson, bits per spike",
     "f1_ids": "per-window set-F1 of generated (open loop) vs true neuron IDs",
     "psth_r": "per-neuron Pearson r of closed-loop generated vs real PSTHs across repeats",
-    "conn_auroc": "AUROC of inferred connectivity against the true edges",
+    "conn_auroc": "AUROC of inferred connectivity against the true edges (Neuroformer: gradient attribution)",
     "direction_acc": "fraction of one-way edges whose direction is recovered",
     "hubs_found": "fraction of hub neurons among the top out-strength neurons",
+    "conn_auroc_attention": "conn_auroc of Neuroformer's attention read-out (the paper's, past spikes only)",
+    "direction_acc_attention": "direction_acc of the attention read-out",
+    "hubs_found_attention": "hubs_found of the attention read-out",
     "conn_auroc_rollout": "conn_auroc of the attention read-out with rollout across layers",
     "direction_acc_rollout": "direction_acc of the attention read-out with rollout",
     "behavior_r_1pct": "Pearson r of decoded behaviour, 1% of training labels",

@@ -12,9 +12,14 @@ Read top to bottom as the method section:
    go through an MLP with a sinusoidal time embedding then self-attention.
 3. **Fusion** (§3.2): the current state cross-attends, in order, to the past state, the
    stimulus and the behaviour, then causal self-attention blocks.
-4. **Heads and loss** (§3.3): ``head_id`` and ``head_dt`` read the same hidden state;
+4. **Heads and loss** (§3.3): the next spike's ID and time bin (see :mod:`.heads`). The default
+   ``token_heads="intensity"`` is the joint over (bin, ID) cells plus EOS from per-cell expected
+   counts (a discrete-time point process that starts at the Poisson null); ``"factored"`` scores
+   ``p(i | h) p(b | i, h)``; both are exact for the canonical order. The paper's ``"split"`` heads
+   read the same hidden state for ID and bin. Impossible tokens are masked.
    ``L = w_tok (w_id CE_id + w_dt CE_dt) + w_clip InfoNCE`` (reference: 0.75, 0.6, 0.4, 0.25),
-   with the InfoNCE aligning the pooled current state to each other modality's pooled features.
+   with the InfoNCE aligning the pooled current state to each other modality's pooled features;
+   validation (early stopping) scores the token negative log-likelihood per target token.
 5. **Behaviour decoding** (§4.4): a linear head on the mean-pooled final state, trained with MSE
    (``objective="behavior"``), with the behaviour modality removed from the input.
 
@@ -35,6 +40,7 @@ from torch import Tensor, nn
 from sciformers.attention import Encoder, FeedForward, MultiHeadAttention, TransformerBlock, sinusoidal_encoding
 from sciformers.core import TrainModule, register_model
 from sciformers.neuro.contrastive import ContrastiveHead
+from sciformers.neuro.heads import HEADS, make_head, token_log_probs
 from sciformers.neuro.spikes import SpikeData
 from sciformers.neuro.tokenizer import Tokenizer, TruncationReport
 from sciformers.neuro.windows import window_batch
@@ -131,6 +137,8 @@ class Neuroformer(TrainModule):
         temperature: InfoNCE temperature (reference: 0.5).
         loss_weights: ``(w_tok, w_id, w_dt, w_clip)`` (reference: 0.75, 0.6, 0.4, 0.25).
         objective: ``tokens`` (generative pretraining) or ``behavior`` (decoding, MSE).
+        token_heads: ``intensity`` (exact, per-cell intensities), ``factored`` (exact ``p(i) p(b | i)``) or
+            ``split`` (the paper's ``p(i) p(b)``).
     """
 
     def __init__(
@@ -140,13 +148,15 @@ class Neuroformer(TrainModule):
         self_layers: int = 6, modality_layers: int = 1, n_behavior: int = 0, behavior_len: int = 0,
         frame_shape: tuple[int, int, int] | None = None, patch: tuple[int, int, int] = (3, 5, 5), proj_dim: int = 64,
         temperature: float = 0.5, loss_weights: tuple[float, float, float, float] = (0.75, 0.6, 0.4, 0.25),
-        objective: Literal["tokens", "behavior"] = "tokens",
+        objective: Literal["tokens", "behavior"] = "tokens", token_heads: Literal["intensity", "factored", "split"] = "intensity",
     ) -> None:
         super().__init__()
         if objective not in ("tokens", "behavior"):
             raise ValueError(f"Neuroformer: objective must be 'tokens' or 'behavior', got {objective!r}")
         if objective == "behavior" and n_behavior < 1:
             raise ValueError("Neuroformer: objective='behavior' needs n_behavior >= 1")
+        if token_heads not in HEADS:
+            raise ValueError(f"Neuroformer: token_heads must be one of {HEADS}, got {token_heads!r}")
         self.tok = Tokenizer(n_neurons, resolution, window, past_window, max_current, max_past)
         self.objective, self.loss_weights = objective, tuple(loss_weights)
         self.behavior_len, self.frame_shape = behavior_len, (tuple(frame_shape) if frame_shape else None)
@@ -185,8 +195,7 @@ class Neuroformer(TrainModule):
         self.fusion = nn.ModuleList(TransformerBlock(dim, heads, **block) for _ in range(self_layers))
         self.norm = nn.LayerNorm(dim)
         # 4.-5. heads
-        self.head_id = nn.Linear(dim, self.tok.id_vocab)
-        self.head_dt = nn.Linear(dim, self.tok.dt_vocab)
+        self.head = make_head(token_heads, dim, self.tok)
         self.contrastive = ContrastiveHead(dim, proj_dim, temperature) if (n_behavior or frame_shape) else None
         self.head_behavior = nn.Linear(dim, n_behavior) if n_behavior else None
         nn.init.normal_(self.cur_pos, std=0.02)
@@ -194,22 +203,32 @@ class Neuroformer(TrainModule):
 
     # -- 1.-2. embeddings and encoders -----------------------------------------------------------
 
-    def embed(self, ids: Tensor, dts: Tensor, pos: Tensor) -> Tensor:
-        """``E_id[id] + PE_sin[dt] + P[position]`` for ``(B, L)`` token ids."""
-        return self.drop(self.id_emb(ids) + self.dt_table[dts] + pos[: ids.shape[1]])
+    def embed(self, ids: Tensor, dts: Tensor, pos: Tensor, gate: Tensor | None = None) -> Tensor:
+        """``E_id[id] + PE_sin[dt] + P[position]`` for ``(B, L)`` token ids.
+
+        ``gate`` ``g (B, L)`` (default 1) moves each spike's identity towards the mean neuron's,
+        ``Ē + g (E_id[id] - Ē)`` (time and position kept); the gradient attribution read-out
+        differentiates through it (:mod:`.connectivity`).
+        """
+        identity = self.id_emb(ids)
+        if gate is not None:
+            mean = self.id_emb.weight[: self.tok.n_neurons].mean(0)
+            identity = mean + gate[..., None] * (identity - mean)
+        return self.drop(identity + self.dt_table[dts] + pos[: ids.shape[1]])
 
     def encode_context(self, batch: dict[str, Tensor], use_behavior: bool = True) -> dict[str, Tensor]:
         """Encode the past state and the optional modalities of a batch.
 
         Args:
-            batch: ``past_id, past_dt`` and optionally ``behavior (B, T, D)``, ``frames (B, F, H, W)``.
+            batch: ``past_id, past_dt`` and optionally ``past_gate (B, L_past)``, ``behavior (B, T, D)``,
+                ``frames (B, F, H, W)``.
             use_behavior: include the behaviour modality (``False`` when decoding behaviour).
 
         Returns:
             ``past, past_mask`` and, when present, ``stim`` and ``beh`` token features.
         """
         ctx: dict[str, Tensor] = {"past_mask": batch["past_id"] != self.tok.id_pad}
-        past = self.embed(batch["past_id"], batch["past_dt"], self.past_pos)
+        past = self.embed(batch["past_id"], batch["past_dt"], self.past_pos, batch.get("past_gate"))
         ctx["past"] = self.past(past, mask=ctx["past_mask"]) if self.past is not None else past
         if self.frames_in is not None and "frames" in batch:
             x = self.frames_in(batch["frames"].unsqueeze(1))  # (B, dim, t, h, w): 3-D patches
@@ -222,10 +241,11 @@ class Neuroformer(TrainModule):
 
     # -- 3. fusion --------------------------------------------------------------------------------
 
-    def hidden(self, cur_id: Tensor, cur_dt: Tensor, ctx: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
+    def hidden(self, cur_id: Tensor, cur_dt: Tensor, ctx: dict[str, Tensor],
+               gate: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Final hidden states ``(B, L, dim)`` of the current state, and its pooled encoder features ``(B, dim)``."""
         mask = cur_id != self.tok.id_pad
-        x = self.embed(cur_id, cur_dt, self.cur_pos)
+        x = self.embed(cur_id, cur_dt, self.cur_pos, gate)
         for blk in self.current:
             x = blk(x, mask=mask, causal=True)
         pooled = _masked_mean(x, mask)
@@ -241,24 +261,23 @@ class Neuroformer(TrainModule):
             x = blk(x, mask=mask, causal=True)
         return self.norm(x), pooled
 
-    def logits(self, cur_id: Tensor, cur_dt: Tensor, ctx: dict[str, Tensor]) -> tuple[Tensor, Tensor]:
-        """Next-token ID and dt logits ``(B, L, V_id)``, ``(B, L, V_dt)`` from the same hidden state."""
-        h, _ = self.hidden(cur_id, cur_dt, ctx)
-        return self.head_id(h), self.head_dt(h)
-
     # -- 4. losses --------------------------------------------------------------------------------
 
-    def token_nll(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
-        """Per-window summed ID and dt negative log-likelihoods (nats), and the pooled neural features."""
+    def token_log_probs(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor, dict[str, Tensor]]:
+        """Masked per-target ``log p(ID)`` and ``log p(bin | ...)`` ``(B, L)`` (0 where ignored), the pooled
+        neural features and the encoded context. ``batch`` may carry ``cur_gate`` / ``past_gate``."""
         ctx = self.encode_context(batch)
-        h, pooled = self.hidden(batch["cur_id"], batch["cur_dt"], ctx)
-        nll_id = F.cross_entropy(self.head_id(h).transpose(1, 2), batch["tgt_id"], ignore_index=self.tok.id_pad,
-                                 reduction="none").sum(1)
-        nll_dt = F.cross_entropy(self.head_dt(h).transpose(1, 2), batch["tgt_dt"], ignore_index=self.tok.dt_pad,
-                                 reduction="none").sum(1)
-        clip = torch.zeros((), device=h.device)
+        h, pooled = self.hidden(batch["cur_id"], batch["cur_dt"], ctx, batch.get("cur_gate"))
+        lp_id, lp_dt = token_log_probs(self.head, self.tok, h, batch)
+        return lp_id, lp_dt, pooled, ctx
+
+    def token_nll(self, batch: dict[str, Tensor]) -> tuple[Tensor, Tensor, Tensor]:
+        """Per-window summed ID and bin negative log-likelihoods (nats), and the contrastive loss."""
+        lp_id, lp_dt, pooled, ctx = self.token_log_probs(batch)
+        nll_id, nll_dt = -lp_id.sum(1), -lp_dt.sum(1)
+        clip = torch.zeros((), device=lp_id.device)
         others = [ctx[k].mean(1) for k in ("stim", "beh") if k in ctx]
-        if self.contrastive is not None and others and h.shape[0] > 1:
+        if self.contrastive is not None and others and lp_id.shape[0] > 1:
             clip = self.contrastive(pooled, others)
         return nll_id, nll_dt, clip
 
@@ -270,6 +289,18 @@ class Neuroformer(TrainModule):
         n_id = (batch["tgt_id"] != self.tok.id_pad).sum().clamp_min(1)
         n_dt = (batch["tgt_dt"] != self.tok.dt_pad).sum().clamp_min(1)
         return w_tok * (w_id * nll_id.sum() / n_id + w_dt * nll_dt.sum() / n_dt) + w_clip * clip
+
+    def validation_step(self, batch: dict[str, Tensor]) -> Tensor:
+        """Token objective: the negative log-likelihood per target token (nats), what bits/spike scores."""
+        if self.objective == "behavior":
+            return self.training_step(batch)
+        nll_id, nll_dt, _ = self.token_nll(batch)
+        return (nll_id + nll_dt).sum() / (batch["tgt_id"] != self.tok.id_pad).sum().clamp_min(1)
+
+    def init_output_bias(self, tgt_id: np.ndarray, tgt_dt: np.ndarray) -> None:
+        """Start the token head at the training targets' frequencies (``window_batch`` arrays of the training windows):
+        the intensity head at the homogeneous Poisson null, the ID and bin heads at their log-frequencies."""
+        self.head.init_bias(np.asarray(tgt_id), np.asarray(tgt_dt))
 
     def decode_behavior(self, batch: dict[str, Tensor]) -> Tensor:
         """Behaviour ``(B, n_behavior)`` from the mean-pooled final state, behaviour input removed."""
@@ -289,9 +320,11 @@ class Neuroformer(TrainModule):
     # -- windows, generation (see windows.py, generation.py) -------------------------------------
 
     def window_batch(self, data: SpikeData, starts: np.ndarray, report: TruncationReport | None = None) -> dict[str, Tensor]:
-        """The model's inputs for the windows of ``data`` starting at ``starts``, on the model's device."""
+        """The model's inputs for the windows of ``data`` starting at ``starts``, on the model's device (a behaviour
+        decoder reads no behaviour, so ``data`` needs none)."""
+        reads_behavior = self.behavior_in is not None and self.objective == "tokens"
         arrays = window_batch(
-            data, starts, self.tok, behavior_len=self.behavior_len if self.behavior_in is not None else 0,
+            data, starts, self.tok, behavior_len=self.behavior_len if reads_behavior else 0,
             frame_shape=self.frame_shape, behavior_mean=self.behavior_mean.cpu().numpy(),
             behavior_std=self.behavior_std.cpu().numpy(), report=report)
         device = self.cur_pos.device

@@ -1,17 +1,21 @@
 """NWB (Neurodata Without Borders) reading and writing for :class:`SpikeData`, through pynwb.
 
 Layout (NWB 2, https://nwb-schema.readthedocs.io): spikes in the ``units`` table
-(``spike_times`` ragged column, one row per neuron), behaviour as ``TimeSeries`` in
+(``spike_times`` ragged column, one row per neuron; the recording's span from the
+``obs_intervals`` column when present), behaviour as ``TimeSeries`` in
 ``processing['behavior']`` (a ``BehavioralTimeSeries`` container or bare series), stimulus
-frames as an ``ImageSeries`` in ``stimulus``, and trials in the ``trials`` table.
+frames as an ``ImageSeries`` in ``stimulus``, and trials in the ``trials`` table. A file that
+pynwb cannot read is a :class:`SpikeDataError` naming it.
 """
 
 from __future__ import annotations
 
 import uuid
+import warnings
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -46,12 +50,10 @@ def write_nwb(data: SpikeData, path: str | Path, session_description: str = "sci
         raise FileExistsError(f"{path}: exists; NWB files are never overwritten")
     nwb = pynwb.NWBFile(session_description=session_description, identifier=str(uuid.uuid4()),
                         session_start_time=datetime(2000, 1, 1, tzinfo=timezone.utc))
-    nwb.add_unit_column("t_start", "recording start (s), repeated per unit")
-    nwb.add_unit_column("t_stop", "recording stop (s), repeated per unit")
     order = np.argsort(data.ids, kind="stable")
     bounds = np.searchsorted(data.ids[order], np.arange(data.n_neurons + 1))
     for k in range(data.n_neurons):
-        nwb.add_unit(spike_times=data.times[order[bounds[k]:bounds[k + 1]]], t_start=data.t_start, t_stop=data.t_stop)
+        nwb.add_unit(spike_times=data.times[order[bounds[k]:bounds[k + 1]]], obs_intervals=[[data.t_start, data.t_stop]])
     if data.behavior is not None:
         module = nwb.create_processing_module("behavior", "behaviour variables")
         container = BehavioralTimeSeries(name="BehavioralTimeSeries")
@@ -89,6 +91,45 @@ def _times(ts: Any) -> np.ndarray:
     return float(ts.starting_time or 0.0) + np.arange(len(ts.data)) / float(ts.rate)
 
 
+@contextmanager
+def open_nwb(path: str | Path) -> Iterator[Any]:
+    """The ``NWBFile`` of ``path``, read-only.
+
+    Raises:
+        FileNotFoundError: if there is no such file.
+        SpikeDataError: naming the file, if pynwb cannot read it (not HDF5, truncated, not NWB).
+    """
+    pynwb = _pynwb()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such NWB file")
+    try:
+        io = pynwb.NWBHDF5IO(str(path), "r")
+        nwb = io.read()
+    except Exception as err:  # h5py, hdmf and pynwb raise many kinds for a broken file
+        raise SpikeDataError(f"{path}: not a readable NWB file ({type(err).__name__}: {err})") from err
+    try:
+        yield nwb
+    finally:
+        io.close()
+
+
+def behavior_names(path: str | Path) -> list[str]:
+    """Names of the behaviour TimeSeries in ``processing['behavior']`` of ``path``, sorted."""
+    with open_nwb(path) as nwb:
+        return sorted(_behavior_series(nwb, Path(path)))
+
+
+def _span(nwb: Any, units: list[np.ndarray]) -> tuple[float, float]:
+    """``[t_start, t_stop)``: the outer edges of the units' ``obs_intervals``, else the spikes' range."""
+    if "obs_intervals" in nwb.units.colnames:
+        edges = np.concatenate([np.asarray(nwb.units["obs_intervals"][k], dtype=np.float64).reshape(-1, 2)
+                                for k in range(len(nwb.units))])
+        return float(edges[:, 0].min()), float(edges[:, 1].max())
+    all_t = np.concatenate(units) if units else np.zeros(0)
+    return float(all_t.min(initial=0.0)), float(np.nextafter(all_t.max(initial=0.0), np.inf))
+
+
 def read_nwb(path: str | Path, behavior_series: Sequence[str] | None = None, stimulus: str | None = None) -> SpikeData:
     """Read a :class:`SpikeData` from an NWB file.
 
@@ -98,22 +139,23 @@ def read_nwb(path: str | Path, behavior_series: Sequence[str] | None = None, sti
             ``processing['behavior']``, resampled onto the first one's clock).
         stimulus: name of the ``ImageSeries`` in ``stimulus`` (default: the only one, if any).
 
+    Spikes outside the outer edges of ``obs_intervals`` are dropped, with a warning that counts them.
+
     Raises:
-        SpikeDataError: naming the file and the missing or malformed field.
+        FileNotFoundError: if there is no such file.
+        SpikeDataError: naming the file and the missing or malformed field (or that it is unreadable).
     """
-    pynwb = _pynwb()
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such NWB file")
-    with pynwb.NWBHDF5IO(str(path), "r") as io:
-        nwb = io.read()
+    with open_nwb(path) as nwb:
         if nwb.units is None or "spike_times" not in nwb.units.colnames:
             raise SpikeDataError(f"{path}: units: no units table with a spike_times column")
         units = [np.asarray(nwb.units["spike_times"][k], dtype=np.float64) for k in range(len(nwb.units))]
-        cols = nwb.units.colnames
-        all_t = np.concatenate(units) if units else np.zeros(0)
-        t_start = float(nwb.units["t_start"][0]) if "t_start" in cols else float(all_t.min(initial=0.0))
-        t_stop = float(nwb.units["t_stop"][0]) if "t_stop" in cols else float(np.nextafter(all_t.max(initial=0.0), np.inf))
+        t_start, t_stop = _span(nwb, units)
+        outside = sum(int(np.sum((u < t_start) | (u >= t_stop))) for u in units)
+        if outside:
+            warnings.warn(f"{path}: {outside} spikes outside the units' obs_intervals [{t_start}, {t_stop}) dropped",
+                          stacklevel=2)
+            units = [u[(u >= t_start) & (u < t_stop)] for u in units]
         series = _behavior_series(nwb, path)
         names = list(behavior_series) if behavior_series is not None else sorted(series)
         behavior = None

@@ -11,6 +11,7 @@ cross-correlogram connectivity, and a ridge decoder for behaviour.
 - **Ridge** decoder: behaviour from the per-neuron counts of the past and current windows.
 
 Each is a registry estimator (``fit`` of its own): ``poisson``, ``glm``, ``ccg``, ``ridge``.
+scikit-learn is imported when a GLM or ridge decoder is fitted.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Sequence
 
 import numpy as np
 from scipy.special import gammaln
-from sklearn.linear_model import PoissonRegressor, RidgeCV
 
 from sciformers.core import register_model
 from sciformers.neuro.spikes import SpikeData
@@ -93,6 +93,8 @@ class PoissonGLM:
             covariates: ``(T, C)`` behaviour covariates or ``None``.
             rows: training bin indices.
         """
+        from sklearn.linear_model import PoissonRegressor
+
         x = self._design(counts, covariates)
         self.mean, self.std = x[rows].mean(0), x[rows].std(0) + 1e-8
         z = (x[rows] - self.mean) / self.std
@@ -186,6 +188,8 @@ class RidgeDecoder:
 
     def fit(self, x: np.ndarray, y: np.ndarray) -> RidgeDecoder:
         """Fit on features ``x (W, F)`` and targets ``y (W, D)``."""
+        from sklearn.linear_model import RidgeCV
+
         self.model = RidgeCV(alphas=self.alphas).fit(x, y)
         return self
 

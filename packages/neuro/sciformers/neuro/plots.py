@@ -36,15 +36,15 @@ def raster(real_times: np.ndarray, real_ids: np.ndarray, generated_times: np.nda
     return fig
 
 
-def connectivity(weights: np.ndarray, scores: dict[str, tuple[np.ndarray, float]]) -> plt.Figure:
-    """The true weights beside each model's inferred score ``(matrix, no-connection value)``, diagonals blanked."""
+def connectivity(weights: np.ndarray, scores: dict[str, np.ndarray]) -> plt.Figure:
+    """The true weights beside each inferred score (0: no connection), diagonals blanked."""
     fig, axes = plt.subplots(1, 1 + len(scores), figsize=(3.0 * (1 + len(scores)), 3.0))
-    panels = [("true W (mV)", weights, 0.0)] + [(name, m, centre) for name, (m, centre) in scores.items()]
-    for ax, (title, m, centre) in zip(np.atleast_1d(axes), panels):
+    panels = [("true W (mV)", weights)] + list(scores.items())
+    for ax, (title, m) in zip(np.atleast_1d(axes), panels):
         m = m.astype(float).copy()
         np.fill_diagonal(m, np.nan)
-        lim = np.nanmax(np.abs(m - centre)) or 1.0
-        ax.imshow(m, cmap="RdBu_r", vmin=centre - lim, vmax=centre + lim)
+        lim = np.nanmax(np.abs(m)) or 1.0
+        ax.imshow(m, cmap="RdBu_r", vmin=-lim, vmax=lim)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("target j")
         ax.set_ylabel("source i")
@@ -71,8 +71,8 @@ def figures(saved: dict[str, dict[str, np.ndarray]]) -> dict[str, plt.Figure]:
     rasters = [a for a in saved.values() if all(k in a for k in RASTER)]
     if rasters:
         out["raster"] = raster(*(rasters[0][k] for k in RASTER))
-    scores = {name: (a["connectivity"], float(a["connectivity_centre"])) for name, a in saved.items()
-              if "connectivity" in a}
+    scores = {f"{name} ({key.split('_')[1]})" if "_" in key else name: a[key] for name, a in saved.items()
+              for key in ("connectivity", "connectivity_attention") if key in a}
     weights = next((a["weights"] for a in saved.values() if "weights" in a), None)
     if weights is not None and scores:
         out["connectivity"] = connectivity(weights, scores)

@@ -1,11 +1,15 @@
-"""The ``neuro.simulated_circuit`` task: Neuroformer beside GLM, CCG, ridge and Poisson on a circuit with known wiring.
+"""The ``neuro.simulated_circuit`` task: Neuroformer beside GLM, CCG, ridge and Poisson on a circuit with known
+wiring, or on the user's NWB recording (``data.path``).
 
 Per seed, on the same contiguous splits: Neuroformer is pretrained on spike tokens (plus
-behaviour and stimulus), then fine-tuned for behaviour on 1%, 10% and 100% of the training
+behaviour and stimulus; output biases start at the training log-frequencies, validation
+token NLL stops it early), then fine-tuned for behaviour on 1%, 10% and 100% of the training
 labels beside the same architecture trained from scratch (the ``stages.behavior`` budget); it
-is scored on held-out bits/spike, open-loop ID F1, closed-loop PSTH r, attention connectivity
+is scored on held-out bits/spike, open-loop ID F1, closed-loop PSTH r, connectivity (the
+gradient attribution read-out, and the paper's attention read-out with and without rollout)
 and the decoded behaviour. The GLM gives bits/spike and coupling connectivity, the CCG the
-connectivity, ridge the behaviour decoding, homogeneous Poisson the null. Every model is a
+connectivity, ridge the behaviour decoding, homogeneous Poisson the null. A user's recording
+has no wiring and no repeats: connectivity and PSTH are not scored there. Every model is a
 registry entry run by the shared runner; this module says what each fits on and predicts.
 """
 
@@ -26,7 +30,7 @@ from sciformers.evaluation.runner import Entry, Job, Result, count_params
 from sciformers.evaluation.tasks import TaskSpec, register_task
 from sciformers.neuro import metrics as M
 from sciformers.neuro import plots
-from sciformers.neuro.connectivity import attention_connectivity
+from sciformers.neuro.connectivity import attention_connectivity, attribution_connectivity
 from sciformers.neuro.data import CircuitData, Recording, load_recording
 from sciformers.neuro.generation import generate, sample_id_sets
 from sciformers.neuro.model import Neuroformer
@@ -43,7 +47,6 @@ from sciformers.neuro.windows import WindowDataset, window_batch
 
 FRACTIONS = {"1pct": 0.01, "10pct": 0.1, "100pct": 1.0}
 BEHAVIOR_LEN = 10  # behaviour samples per window fed to the behaviour encoder
-ATTENTION_CHANCE = 1.0  # the attention read-out of an unconnected pair (attention over chance)
 
 
 class NeuroEval(Config):
@@ -52,6 +55,8 @@ class NeuroEval(Config):
     Args:
         temperature, top_p: sampling of generated spikes (the reference scored top-p 0.9).
         readout_windows: training windows the attention read-out averages over.
+        attribution_windows: training windows the attribution read-out averages over (a backward
+            pass per target position: the costlier read-out).
         psth_bin_s: PSTH bin width.
         glm_alpha: the GLM's L2 penalty, unless the ``glm`` entry's kwargs set ``alpha``.
         ccg_max_lag_s: the CCG's lag range, unless the ``ccg`` entry's kwargs set ``max_lag_s``.
@@ -60,6 +65,7 @@ class NeuroEval(Config):
     temperature: float = 1.0
     top_p: float = 0.9
     readout_windows: int = Field(2000, ge=1)
+    attribution_windows: int = Field(1000, ge=1)
     psth_bin_s: float = 0.1
     glm_alpha: float = 1e-3
     ccg_max_lag_s: float = 0.01
@@ -71,10 +77,12 @@ class BehaviorStage(Config):
     Args:
         steps: optimizer steps.
         lr: learning rate.
+        models: the Neuroformer entries that get these fits (default: every one).
     """
 
     steps: int = Field(100, ge=1)
     lr: float = 1e-3
+    models: list[str] | None = None
 
 
 class NeuroStages(Config):
@@ -119,10 +127,12 @@ class Fitted:
 
     Attributes:
         model: the entry's model (Neuroformer: the pretrained one).
+        behavior_name: the behaviour series it was trained with (``None``: none), saved with it.
         decoders: behaviour decoders by metric suffix (``1pct`` ... ``100pct``, ``*_scratch``).
     """
 
     model: Any
+    behavior_name: str | None = None
     decoders: dict[str, Any] = field(default_factory=dict)
 
 
@@ -134,8 +144,9 @@ class Predictions:
         loglik: log-likelihood (nats) of the test windows' counts.
         id_sets: open-loop neuron-ID sets of every test window.
         generated: closed-loop generations of the PSTH segment, one per repeat.
-        connectivity: ``(N, N)`` inferred score ``i -> j``; ``centre`` its value without a connection.
-        rollout: the attention read-out with rollout across layers.
+        connectivity: ``(N, N)`` inferred score ``i -> j``, 0 without a connection (Neuroformer: the
+            attribution read-out); ``None`` without ground truth.
+        attention, rollout: the paper's attention read-out, without and with rollout across layers.
         behavior: decoded test behaviour ``(W, D)`` by metric suffix.
     """
 
@@ -143,12 +154,13 @@ class Predictions:
     id_sets: list[set[int]] | None = None
     generated: list[SpikeData] | None = None
     connectivity: np.ndarray | None = None
-    centre: float = 0.0
+    attention: np.ndarray | None = None
     rollout: np.ndarray | None = None
     behavior: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _conn(score: np.ndarray, rec: Recording, suffix: str = "") -> dict[str, float]:
+    assert rec.weights is not None
     return {f"conn_auroc{suffix}": M.conn_auroc(score, rec.weights),
             f"direction_acc{suffix}": M.direction_acc(score, rec.weights)}
 
@@ -175,8 +187,9 @@ class SimulatedCircuitTask(TaskSpec):
     name = "neuro.simulated_circuit"
     version = "1"
     domain = "neuro"
-    description = ("Brian2 LIF circuit (Dale's law, hubs, running speed): held-out bits/spike, ID F1, PSTH r, "
-                   "connectivity AUROC / direction / hubs against the true wiring, few-shot behaviour decoding.")
+    description = ("Brian2 LIF circuit (Dale's law, hubs, running speed) or a user's NWB file (data.path): held-out "
+                   "bits/spike, ID F1, PSTH r, connectivity AUROC / direction / hubs against the true wiring, "
+                   "few-shot behaviour decoding.")
     metrics = tuple(M.METRICS)
     baseline = "poisson"
     data_card = "neuro_circuit.md"
@@ -198,15 +211,18 @@ class SimulatedCircuitTask(TaskSpec):
         past_counts = counts * data.past_window / data.window
         tok = Tokenizer(n, data.resolution, data.window, data.past_window,
                         int(1.5 * counts.max()) + 2, int(1.5 * past_counts.max()) + 2)
-        beh = rec.block("train").behavior
-        mask = (beh.t >= rec.bounds[0]) & (beh.t < rec.bounds[1])
-        stats = (beh.values[mask].mean(0), beh.values[mask].std(0) + 1e-8)
+        stats = (np.zeros(1), np.ones(1))
+        if rec.spikes.behavior is not None:
+            beh = rec.spikes.behavior
+            mask = (beh.t >= rec.bounds[0]) & (beh.t < rec.bounds[1])
+            stats = (beh.values[mask].mean(0), beh.values[mask].std(0) + 1e-8)
+        behavior_len = BEHAVIOR_LEN if rec.spikes.behavior is not None else 0
         frame_shape = None
-        if data.stimulus:
+        if data.stimulus and data.path is None:
             frame_shape = (data.stimulus_frames, *rec.spikes.stimulus.frames.shape[1:])
         report = TruncationReport()
-        arrays = {b: window_batch(rec.spikes, s, tok, behavior_len=BEHAVIOR_LEN, frame_shape=frame_shape, behavior_mean=stats[0],
-                                  behavior_std=stats[1], report=report) for b, s in starts.items()}
+        arrays = {b: window_batch(rec.spikes, s, tok, behavior_len=behavior_len, frame_shape=frame_shape,
+                                  behavior_mean=stats[0], behavior_std=stats[1], report=report) for b, s in starts.items()}
         # bits/spike is scored on the bins the test windows cover, against a null fitted on the training block
         binned = rec.spikes.binned(tok.resolution)
         first = np.round((starts["test"] - rec.spikes.t_start) / tok.resolution).astype(int)
@@ -214,17 +230,19 @@ class SimulatedCircuitTask(TaskSpec):
         train_rows = np.arange(int(round(tok.past_window / tok.resolution)),
                                int(round((rec.bounds[1] - rec.spikes.t_start) / tok.resolution)))
         ll_null = HomogeneousPoisson().fit(binned[train_rows]).loglik(binned[test_rows])
-        ctx.say(f"{self.name}: {n} observed neurons, {len(starts['train'])} training windows; tokenizer: {report}")
+        source = data.path or f"circuit ({data.regime})"
+        ctx.say(f"{self.name}: {source}: {n} observed neurons, {len(starts['train'])} training windows; tokenizer: {report}")
         return Prepared(rec, tok, starts, arrays, stats, frame_shape, binned, train_rows, test_rows, ll_null, ev)
 
     def model_kwargs(self, prepared: Prepared, entry: Entry) -> dict[str, Any]:
         """Neuroformer's tokenizer and modalities; the GLM's ``alpha`` and the CCG's lag from ``eval:``
         unless the entry sets them."""
         if entry.kind == "trainable":
-            tok = prepared.tok
+            tok, has_behavior = prepared.tok, prepared.rec.spikes.behavior is not None
             return {"n_neurons": tok.n_neurons, "resolution": tok.resolution, "window": tok.window,
                     "past_window": tok.past_window, "max_current": tok.max_current, "max_past": tok.max_past,
-                    "n_behavior": 1, "behavior_len": BEHAVIOR_LEN, "frame_shape": prepared.frame_shape}
+                    "n_behavior": int(has_behavior), "behavior_len": BEHAVIOR_LEN if has_behavior else 0,
+                    "frame_shape": prepared.frame_shape}
         factory = get_model_spec(entry.model).factory
         if factory is PoissonGLM:
             return {"alpha": entry.kwargs.get("alpha", prepared.ev.glm_alpha)}
@@ -232,9 +250,11 @@ class SimulatedCircuitTask(TaskSpec):
             return {"max_lag_s": entry.kwargs.get("max_lag_s", prepared.ev.ccg_max_lag_s)}
         return {}
 
-    def _covariates(self, prepared: Prepared) -> np.ndarray:
-        """The z-scored speed at a few lags, for every bin of the recording."""
+    def _covariates(self, prepared: Prepared) -> np.ndarray | None:
+        """The z-scored behaviour at a few lags, for every bin of the recording (``None`` without behaviour)."""
         rec = prepared.rec
+        if rec.spikes.behavior is None:
+            return None
         t = rec.spikes.t_start + np.arange(len(prepared.counts)) * prepared.tok.resolution
         lags = (0.0, 0.05, 0.1, 0.2)
         speed = np.stack([rec.spikes.behavior.at(t - lag)[:, 0] for lag in lags], axis=1)
@@ -248,15 +268,18 @@ class SimulatedCircuitTask(TaskSpec):
     # -- models ----------------------------------------------------------------------------------
 
     def _neuroformer(self, job: Job, prepared: Prepared, **overrides: Any) -> Neuroformer:
-        """The entry's Neuroformer (seeded, from the registry) with the training behaviour statistics."""
+        """The entry's Neuroformer (seeded, from the registry) with the training behaviour statistics and its
+        output biases at the training targets' log-frequencies."""
         model: Neuroformer = job.build(**overrides)
         model.behavior_mean.copy_(torch.as_tensor(prepared.stats[0], dtype=torch.float32))
         model.behavior_std.copy_(torch.as_tensor(prepared.stats[1], dtype=torch.float32))
+        train = prepared.arrays["train"]
+        model.init_output_bias(train["tgt_id"], train["tgt_dt"])
         return model
 
     def build(self, job: Job, prepared: Prepared) -> Fitted:
         if job.entry.kind == "trainable":
-            return Fitted(self._neuroformer(job, prepared))
+            return Fitted(self._neuroformer(job, prepared), prepared.rec.behavior_name)
         return Fitted(job.build())
 
     def fit(self, job: Job, model: Fitted, prepared: Prepared) -> None:
@@ -265,7 +288,11 @@ class SimulatedCircuitTask(TaskSpec):
         if isinstance(m, Neuroformer):
             arrays = prepared.arrays
             job.fit(m, WindowDataset(arrays["train"]), WindowDataset(arrays["val"]), stage="pretrain")
-            model.decoders = self._fit_behavior(job, m, prepared)
+            stages = job.ctx.stages
+            assert isinstance(stages, NeuroStages)
+            chosen = stages.behavior.models is None or job.name in stages.behavior.models
+            if chosen and m.head_behavior is not None:
+                model.decoders = self._fit_behavior(job, m, prepared)
         elif isinstance(m, HomogeneousPoisson):
             m.fit(prepared.counts[prepared.train_rows])
         elif isinstance(m, PoissonGLM):
@@ -273,6 +300,8 @@ class SimulatedCircuitTask(TaskSpec):
         elif isinstance(m, CCGConnectivity):
             m.fit(prepared.rec.block("train"))
         elif isinstance(m, RidgeDecoder):
+            if "target" not in prepared.arrays["train"]:
+                return  # a recording without behaviour: nothing to decode
             x, y = self._window_counts(prepared, "train"), prepared.arrays["train"]["target"]
             # one decoder per label fraction; the entry's own model is the one fitted on every label
             for key, idx in label_subsets(len(x), job.seed).items():
@@ -307,40 +336,55 @@ class SimulatedCircuitTask(TaskSpec):
             rng = np.random.default_rng(job.seed)
             return Predictions(loglik=m.loglik(counts[rows]),
                                id_sets=m.sample_sets(len(prepared.starts["test"]), prepared.tok.window_bins, rng))
+        truth = prepared.rec.weights is not None
         if isinstance(m, PoissonGLM):
             rates = m.rates(counts, self._covariates(prepared), rows)
-            return Predictions(loglik=M.poisson_loglik(counts[rows], rates), connectivity=m.coupling())
+            return Predictions(loglik=M.poisson_loglik(counts[rows], rates), connectivity=m.coupling() if truth else None)
         if isinstance(m, CCGConnectivity):
-            return Predictions(connectivity=m.connectivity())
+            return Predictions(connectivity=m.connectivity() if truth else None)
         if isinstance(m, RidgeDecoder):
             x = self._window_counts(prepared, "test")
             return Predictions(behavior={key: d.predict(x) for key, d in model.decoders.items()})
         raise TypeError(f"{self.name}: no protocol for {job.entry.model!r} ({type(m).__name__})")
 
     def _predict_neuroformer(self, job: Job, model: Fitted, prepared: Prepared) -> Predictions:
-        """Token log-likelihood, open-loop ID sets, closed-loop PSTH segment, attention read-out, behaviour."""
+        """Token log-likelihood, open-loop ID sets, closed-loop PSTH segment, connectivity read-outs, behaviour."""
         m, tok, rec, arrays = model.model, prepared.tok, prepared.rec, prepared.arrays
         ev = job.ctx.eval
         assert isinstance(m, Neuroformer) and isinstance(ev, NeuroEval)
         test = WindowDataset(arrays["test"])
         # bits/spike: the token log-likelihood of a window is that of its binned counts
         loglik = float(job.predict(m, test)["loglik"].double().sum())
-        id_sets = sample_id_sets(m, test.tensors, ev.temperature, ev.top_p, seed=job.seed)
-        seg = rec.repeats[0]
-        context = rec.spikes.slice(seg.t_start - tok.past_window, seg.t_stop)
-        generated = generate(m, context, seg.t_stop - seg.t_start, true_past=False, temperature=ev.temperature,
-                             top_p=ev.top_p, n_samples=len(rec.repeats), seed=job.seed)
-        # connectivity from attention, over training windows
-        n_read = min(ev.readout_windows, len(arrays["train"]["cur_id"]))
-        train = WindowDataset(arrays["train"]).subset(np.arange(n_read))
-        batches = [{k: v[c:c + 256].to(m.cur_pos.device) for k, v in train.tensors.items()} for c in range(0, n_read, 256)]
-        return Predictions(
-            loglik=loglik, id_sets=id_sets, generated=generated, connectivity=attention_connectivity(m, batches),
-            centre=ATTENTION_CHANCE, rollout=attention_connectivity(m, batches, rollout=True),
-            behavior={key: job.predict(d, test)["behavior"].numpy() for key, d in model.decoders.items()})
+        out = Predictions(loglik=loglik, id_sets=sample_id_sets(m, test.tensors, ev.temperature, ev.top_p, seed=job.seed),
+                          behavior={key: job.predict(d, test)["behavior"].numpy() for key, d in model.decoders.items()})
+        if rec.repeats:
+            seg = rec.repeats[0]
+            context = rec.spikes.slice(seg.t_start - tok.past_window, seg.t_stop)
+            out.generated = generate(m, context, seg.t_stop - seg.t_start, true_past=False, temperature=ev.temperature,
+                                     top_p=ev.top_p, n_samples=len(rec.repeats), seed=job.seed)
+        if rec.weights is not None:  # connectivity read-outs, over training windows
+            train = WindowDataset(arrays["train"])
+            out.connectivity = attribution_connectivity(m, self._chunks(m, train, ev.attribution_windows, 64))
+            out.attention = attention_connectivity(m, self._chunks(m, train, ev.readout_windows, 256))
+            out.rollout = attention_connectivity(m, self._chunks(m, train, ev.readout_windows, 256), rollout=True)
+        return out
+
+    @staticmethod
+    def _chunks(m: Neuroformer, windows: WindowDataset, n: int, size: int) -> list[dict[str, torch.Tensor]]:
+        """The first ``n`` windows in batches of ``size`` on the model's device."""
+        n = min(n, len(windows))
+        return [{k: v[c:min(c + size, n)].to(m.cur_pos.device) for k, v in windows.tensors.items()} for c in range(0, n, size)]
 
     def save(self, job: Job, model: Fitted) -> None:
-        super().save(job, model.model)
+        """``final/``: the (pretrained) model with its behaviour series; ``behavior_decoder/``: the decoder fitted on
+        every label, beside it (``sciformers predict neuro`` decodes behaviour with it)."""
+        if not isinstance(model.model, torch.nn.Module):
+            return
+        meta = {"behavior": model.behavior_name}
+        job.save(model.model, meta)
+        if "100pct" in model.decoders:
+            kwargs = {**job.kwargs, "objective": "behavior"}
+            job.save(model.decoders["100pct"], {**meta, "kwargs": kwargs}, stage="behavior_decoder")
 
     def count_params(self, model: Fitted) -> int:
         return count_params(model.model)
@@ -361,18 +405,22 @@ class SimulatedCircuitTask(TaskSpec):
             out["psth_r"] = M.psth_r(_real_repeats(rec, p.generated), p.generated, ev.psth_bin_s)
         if p.connectivity is not None:
             out |= {**_conn(p.connectivity, rec), "hubs_found": M.hubs_found(p.connectivity, rec.hubs)}
+        if p.attention is not None:
+            out |= {**_conn(p.attention, rec, "_attention"), "hubs_found_attention": M.hubs_found(p.attention, rec.hubs)}
         if p.rollout is not None:
             out |= _conn(p.rollout, rec, "_rollout")
-        y_test = prepared.arrays["test"]["target"]
-        out |= {f"behavior_r_{key}": _pearson(pred, y_test) for key, pred in p.behavior.items()}
+        if p.behavior:
+            y_test = prepared.arrays["test"]["target"]
+            out |= {f"behavior_r_{key}": _pearson(pred, y_test) for key, pred in p.behavior.items()}
         return Result(out, n_test=len(prepared.starts["test"]))
 
     def artifacts(self, job: Job, prepared: Prepared, predictions: Predictions) -> dict[str, dict[str, Any]]:
         """``<model>_seed<s>.npz``: what the figures draw (connectivity, rasters, decoded behaviour)."""
         p, payload = predictions, {}
         if p.connectivity is not None:
-            payload |= {"connectivity": p.connectivity, "connectivity_centre": np.asarray(p.centre),
-                        "weights": prepared.rec.weights}
+            payload |= {"connectivity": p.connectivity, "weights": prepared.rec.weights}
+        if p.attention is not None:
+            payload["connectivity_attention"] = p.attention
         if p.generated is not None:
             real, gen = _real_repeats(prepared.rec, p.generated)[0], p.generated[0]
             payload |= dict(zip(plots.RASTER, (real.times, real.ids, gen.times, gen.ids)))
