@@ -6,7 +6,7 @@ import torch
 
 from sciformers.core import ConfigError
 from sciformers.pde.kolmogorov_data import KolmogorovData, generate_kolmogorov, kolmogorov_cache_file, load_kolmogorov
-from sciformers.pde.solver import KolmogorovPhysics, KolmogorovSolver
+from sciformers.pde.solver import KolmogorovPhysics, KolmogorovSolver, gaussian_random_field, spectral_downsample
 
 SMALL = dict(resolution=16, n_frames=6, n_trajectories=4, n_val=1, n_test=1, warmup=0.5)
 
@@ -27,6 +27,18 @@ def test_generated_dataset_layout_and_physics():
     assert frames.mean(dim=(-2, -1)).abs().max() < 1e-5  # zero-mean vorticity, every frame
     solver = KolmogorovSolver(16, KolmogorovPhysics(100.0, 4, 0.1), cfg1.dt)
     assert torch.allclose(solver.advance(frames[:, 2], cfg1.frame_dt), frames[:, 3], atol=1e-3)
+
+
+def test_frames_from_a_finer_solve_are_spectrally_filtered():
+    """solver_resolution 32 -> stored 16: each stored frame is the fine solve's, Fourier-truncated
+    to the modes the 16-point grid resolves (no aliasing), not every other grid point."""
+    cfg = KolmogorovData(**SMALL, solver_resolution=32)
+    stored = torch.from_numpy(generate_kolmogorov(cfg)["vorticity"].values).double()
+    solver = KolmogorovSolver(32, KolmogorovPhysics(100.0, 4, 0.1), cfg.dt)
+    w0 = cfg.ic_rms * gaussian_random_field(4, 32, cfg.ic_alpha, cfg.ic_tau, generator=torch.Generator().manual_seed(0))
+    fine = solver.trajectory(w0, cfg.n_frames, cfg.frame_dt, cfg.warmup).double()
+    assert torch.allclose(stored, spectral_downsample(fine, 16), atol=1e-5)
+    assert not torch.allclose(stored, fine[..., ::2, ::2], atol=1e-3)
 
 
 def test_cache_is_reused_and_keyed_by_the_physics():

@@ -7,7 +7,7 @@ import torch
 
 from sciformers.attention import dense_kronecker_apply, factorized_kernel_apply
 from sciformers.core import create_model
-from sciformers.pde import FactFormer2D, FactFormer3D
+from sciformers.pde import FactFormer2D, FactFormer3D, relative_l2_loss
 
 TINY = dict(dim=8, depth=2, heads=2, dim_head=4, kernel_multiplier=2, latent_multiplier=1.0, rff_dim=8)
 
@@ -42,7 +42,9 @@ def _naive_step(model, window):
     gamma = torch.cat([proj.cos(), proj.sin()], -1)
     for i, block in enumerate(model.blocks):
         u = u + model.pos_proj[i](gamma)
-        u = u + _naive_block(block, u, pos)
+        mu, var = u.mean(-1, keepdim=True), u.var(-1, unbiased=False, keepdim=True)
+        normed = (u - mu) / torch.sqrt(var + 1e-5) * model.in_norms[i].weight + model.in_norms[i].bias  # in_norm
+        u = u + _naive_block(block, normed, pos)
     h = model.march.to_latent(u)
     frames = []
     for e in model.march.time_embedding:
@@ -52,7 +54,12 @@ def _naive_step(model, window):
 
 
 def test_step_matches_naive_fp64_reference_with_dense_kernels():
+    """The step by the paper's definition: each block reads LayerNorm(u) (the reference's in_norm)."""
     model = _model(out_steps=2)
+    with torch.no_grad():  # non-trivial LayerNorm affine, so the reference checks it is applied
+        for norm in model.in_norms:
+            norm.weight.uniform_(0.5, 1.5)
+            norm.bias.uniform_(-0.2, 0.2)
     window = torch.randn(2, 4, 6, 5, dtype=torch.float64)
     assert torch.allclose(model.step(window), _naive_step(model, window), atol=1e-10)
 
@@ -69,6 +76,16 @@ def test_axial_kernels_of_a_block_equal_the_dense_kronecker_kernel(ndim):
     kernels = block.kernels(u, pos)
     v = torch.randn(2, block.heads, *grid, 3, dtype=torch.float64)
     assert (factorized_kernel_apply(kernels, v) - dense_kronecker_apply(kernels, v)).abs().max() < 1e-12
+
+
+def test_block_update_does_not_depend_on_the_scale_of_the_residual_stream():
+    """in_norm before the value and axis projections: the attention branch sees LayerNorm(u), so
+    scaling the stream (RFF added every layer makes it grow) leaves the update unchanged."""
+    model = _model(depth=1)
+    u = torch.randn(2, 6, 5, TINY["dim"], dtype=torch.float64)
+    pos = [2 * math.pi * torch.arange(s, dtype=torch.float64) / s for s in (6, 5)]
+    update = model.block_update(0, u, pos)
+    assert torch.allclose(model.block_update(0, 10.0 * u, pos), update, atol=1e-6)
 
 
 def test_gradcheck_tiny():
@@ -178,3 +195,48 @@ def test_bad_input_shape_is_a_clear_error():
         model.rollout(torch.randn(1, 3, 8, 8, dtype=torch.float64), 2)
     with pytest.raises(ValueError, match="FactFormer2D"):
         model.step(torch.randn(1, 4, 8, dtype=torch.float64))
+
+
+def test_training_noise_perturbs_the_inputs_and_keeps_the_target_clean():
+    """input_noise (Sanchez-Gonzalez et al. 2020): the loss of a training step is that of the
+    noisy normalized window against the clean target; validation and rollouts see no noise."""
+    model = _model(input_noise=0.1, residual=True)
+    model.set_normalization(0.5, 2.0)
+    batch = {"inputs": torch.randn(2, 4, 6, 6, dtype=torch.float64), "target": torch.randn(2, 1, 6, 6, dtype=torch.float64)}
+    torch.manual_seed(3)
+    loss = model.training_step(batch)
+    torch.manual_seed(3)
+    inputs = model.normalize(batch["inputs"])
+    noisy = inputs + 0.1 * torch.randn_like(inputs)
+    assert torch.allclose(loss, relative_l2_loss(model.advance(noisy), model.normalize(batch["target"])), atol=1e-12)
+    assert not torch.allclose(loss, relative_l2_loss(model.advance(inputs), model.normalize(batch["target"])))
+    model.eval()
+    assert torch.equal(model.validation_step(batch), model.validation_step(batch))
+    assert torch.equal(model.rollout(batch["inputs"], 3), model.rollout(batch["inputs"], 3))
+    with pytest.raises(ValueError, match="input_noise"):
+        _model(input_noise=-1.0)
+
+
+@pytest.mark.parametrize("name", ["pde.factformer3d", "fno"])
+def test_multichannel_frames_are_normalized_per_channel_and_rolled_out(name):
+    """channels=4 (smoke density + 3 velocity components): frames (B, T, 4, X, Y, Z), each channel
+    normalized by its own statistics; a rollout of k steps is k single steps."""
+    fno = name == "fno"  # .double()/.to() would cast neuralop's complex spectral weights: fno stays fp32
+    kwargs = {"n_modes": [3, 3, 3], "hidden_channels": 6, "n_layers": 1} if fno else dict(TINY, rotary="index")
+    dtype, atol = (torch.float32, 1e-5) if fno else (torch.float64, 1e-10)
+    torch.manual_seed(0)
+    model = create_model(name, in_steps=2, out_steps=1, channels=4, **kwargs)
+    model = model if fno else model.double()
+    model.set_normalization([0.0, 1.0, -1.0, 2.0], [1.0, 2.0, 3.0, 4.0])
+    u = torch.randn(3, 2, 4, 5, 6, 4, dtype=dtype)
+    z = model.normalize(u)
+    assert torch.allclose(z[:, :, 3], (u[:, :, 3] - 2.0) / 4.0) and torch.allclose(model.denormalize(z), u, atol=atol)
+    roll = model.rollout(u, 3)
+    assert roll.shape == (3, 3, 4, 5, 6, 4)
+    window, frames = u, []
+    for _ in range(3):
+        frames.append(model(window))
+        window = torch.cat([window[:, 1:], frames[-1]], dim=1)
+    assert torch.allclose(roll, torch.cat(frames, dim=1), atol=atol)
+    with pytest.raises(ValueError, match="4 channels"):
+        model.rollout(u[:, :, :3], 2)

@@ -14,17 +14,19 @@ def _n(model):
     return sum(p.numel() for p in model.parameters())
 
 
+@pytest.mark.parametrize("pipeline,channels", [("pde/kolmogorov2d", 1), ("pde/smoke3d", 4)])
 @pytest.mark.parametrize("preset", ["smoke", "bench", "full"])
-def test_fno_width_matches_factformer_params_within_15_percent(preset):
-    rp = resolve("pde/kolmogorov2d", preset)
+def test_fno_width_matches_factformer_params_within_15_percent(pipeline, channels, preset):
+    rp = resolve(pipeline, preset)
     entry = rp.config.models["factformer"]
+    extra = {"channels": channels} if channels > 1 else {}
     with torch.device("meta"):
-        ff = create_model(entry.model, **{**rp.config.model_defaults, **entry.kwargs, "in_steps": rp.data.in_steps})
+        ff = create_model(entry.model, **{**rp.config.model_defaults, **entry.kwargs, "in_steps": rp.data.in_steps, **extra})
     fno_kw = rp.config.models["fno"].kwargs
     out_steps = rp.config.model_defaults.get("out_steps", 1)
-    width = fno_width_for(_n(ff), rp.data.in_steps, out_steps, fno_kw["n_modes"], fno_kw["n_layers"])
+    width = fno_width_for(_n(ff), rp.data.in_steps, out_steps, fno_kw["n_modes"], fno_kw["n_layers"], channels=channels)
     with torch.device("meta"):
-        fno = FNOSurrogate(rp.data.in_steps, out_steps, fno_kw["n_modes"], width, fno_kw["n_layers"])
+        fno = FNOSurrogate(rp.data.in_steps, out_steps, fno_kw["n_modes"], width, fno_kw["n_layers"], channels)
     assert abs(_n(fno) - _n(ff)) <= 0.15 * _n(ff)
 
 

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from sciformers.pde.solver import KolmogorovPhysics, KolmogorovSolver, gaussian_random_field
+from sciformers.pde.solver import KolmogorovPhysics, KolmogorovSolver, gaussian_random_field, spectral_downsample
 
 N = 32
 
@@ -110,3 +110,25 @@ def test_bad_solver_arguments():
         KolmogorovSolver(15, KolmogorovPhysics(), 0.01)
     with pytest.raises(ValueError, match="whole multiple"):
         _solver().trajectory(_field(), 3, frame_dt=0.0123)
+
+
+def test_spectral_downsampling_keeps_resolved_modes_and_does_not_alias():
+    """Frames are subsampled through a spectral filter: a mode the coarse grid resolves survives
+    exactly; a mode above its Nyquist wavenumber is removed, where plain subsampling (taking every
+    4th point) aliases it onto the resolved wavenumber 20 - 16 = 4."""
+    fine, coarse = 64, 16
+    c = 2 * math.pi * torch.arange(fine, dtype=torch.float64) / fine
+    x, y = torch.meshgrid(c, c, indexing="ij")
+    cc = 2 * math.pi * torch.arange(coarse, dtype=torch.float64) / coarse
+    xc, yc = torch.meshgrid(cc, cc, indexing="ij")
+    resolved = torch.cos(3 * x + 2 * y) + 0.5 * torch.sin(5 * y)
+    high = torch.cos(20 * x)  # above the coarse Nyquist wavenumber 8
+    out = spectral_downsample(torch.stack([resolved, resolved + high]), coarse)
+    expected = torch.cos(3 * xc + 2 * yc) + 0.5 * torch.sin(5 * yc)
+    assert torch.allclose(out[0], expected, atol=1e-12)
+    assert torch.allclose(out[1], expected, atol=1e-12)  # the high mode leaves no trace
+    aliased = (resolved + high)[::4, ::4] - expected
+    assert torch.allclose(aliased, torch.cos(4 * xc), atol=1e-12)  # what plain subsampling would store
+    assert torch.equal(spectral_downsample(resolved, fine), resolved)
+    with pytest.raises(ValueError, match="even and at most 64"):
+        spectral_downsample(resolved, 15)

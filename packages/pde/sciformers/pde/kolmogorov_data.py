@@ -21,9 +21,9 @@ import torch
 from pydantic import Field, model_validator
 
 from sciformers.core import Config, cache_dir
-from sciformers.pde.solver import KolmogorovPhysics, KolmogorovSolver, gaussian_random_field
+from sciformers.pde.solver import KolmogorovPhysics, KolmogorovSolver, gaussian_random_field, spectral_downsample
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"  # 2: frames from a finer solve are Fourier-truncated, not point-subsampled
 
 
 class KolmogorovData(Config):
@@ -36,7 +36,9 @@ class KolmogorovData(Config):
         drag: linear drag coefficient.
         resolution: grid points per axis of the stored fields.
         solver_resolution: grid of the solver (a multiple of ``resolution``; default the same);
-            stored frames are subsampled from it, as the FactFormer data were.
+            stored frames are its Fourier modes below the stored grid's Nyquist wavenumber
+            (:func:`~sciformers.pde.solver.spectral_downsample`; FactFormer's data took every
+            k-th point, which aliases the finer scales).
         dt: solver time step.
         frame_dt: time between stored frames (a multiple of ``dt``).
         warmup: time units integrated and discarded before the first frame.
@@ -91,6 +93,7 @@ def _attrs(cfg: KolmogorovData) -> dict[str, object]:
         "reynolds": float(cfg.reynolds), "forcing_wavenumber": int(cfg.forcing_wavenumber), "drag": float(cfg.drag),
         "solver": "pseudo-spectral, Crank-Nicolson (diffusion, drag) + Heun (advection, forcing), 2/3 dealiasing",
         "solver_resolution": int(cfg.solver_resolution or cfg.resolution), "solver_dt": float(cfg.dt),
+        "downsampling": "Fourier truncation to the stored grid's resolved modes (no aliasing)",
         "frame_dt": float(cfg.frame_dt), "warmup": float(cfg.warmup), "ic_alpha": float(cfg.ic_alpha),
         "ic_tau": float(cfg.ic_tau), "ic_rms": float(cfg.ic_rms), "seed": int(cfg.seed),
         "generator_version": GENERATOR_VERSION, "domain": "[0, 2pi)^2 periodic",
@@ -111,8 +114,7 @@ def generate_kolmogorov(cfg: KolmogorovData, device: str = "cpu"):  # -> xarray.
     gen = torch.Generator().manual_seed(cfg.seed)
     w0 = cfg.ic_rms * gaussian_random_field(cfg.n_trajectories, solver_res, cfg.ic_alpha, cfg.ic_tau, generator=gen)
     frames = solver.trajectory(w0.to(device), cfg.n_frames, cfg.frame_dt, cfg.warmup)
-    stride = solver_res // cfg.resolution
-    frames = frames[..., ::stride, ::stride].float().cpu().numpy()
+    frames = spectral_downsample(frames, cfg.resolution).float().cpu().numpy()
     n_train = cfg.n_trajectories - cfg.n_val - cfg.n_test
     split = np.array(["train"] * n_train + ["val"] * cfg.n_val + ["test"] * cfg.n_test)
     axis = 2 * math.pi * np.arange(cfg.resolution) / cfg.resolution

@@ -42,17 +42,19 @@ class FNOSurrogate(Surrogate):
         n_modes: Fourier modes kept per axis (its length sets the grid dimension).
         hidden_channels: FNO width.
         n_layers: Fourier layers.
+        channels: fields per frame (FNO channels are frames × fields).
         **train_kwargs: curriculum and pushforward settings of :class:`Surrogate`; any other key
             is passed to ``neuralop.models.FNO``.
     """
 
     def __init__(self, in_steps: int = 4, out_steps: int = 1, n_modes: Sequence[int] = (12, 12),
-                 hidden_channels: int = 32, n_layers: int = 4, **kwargs: Any) -> None:
-        train_keys = ("curriculum_steps", "pushforward_start", "pushforward_every", "pushforward_unroll", "residual")
+                 hidden_channels: int = 32, n_layers: int = 4, channels: int = 1, **kwargs: Any) -> None:
+        train_keys = ("curriculum_steps", "pushforward_start", "pushforward_every", "pushforward_unroll",
+                      "input_noise", "residual")
         train_kwargs = {k: kwargs.pop(k) for k in train_keys if k in kwargs}
-        super().__init__(in_steps=in_steps, out_steps=out_steps, **train_kwargs)
+        super().__init__(in_steps=in_steps, out_steps=out_steps, channels=channels, **train_kwargs)
         self.n_modes = tuple(int(m) for m in n_modes)
-        self.fno = _fno_class()(n_modes=self.n_modes, in_channels=in_steps, out_channels=out_steps,
+        self.fno = _fno_class()(n_modes=self.n_modes, in_channels=in_steps * channels, out_channels=out_steps * channels,
                                 hidden_channels=hidden_channels, n_layers=n_layers, **kwargs)
 
     def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]:
@@ -60,18 +62,19 @@ class FNOSurrogate(Surrogate):
         return {k: v for k, v in super().state_dict(*args, **kwargs).items() if isinstance(v, Tensor)}
 
     def step(self, window: Tensor) -> Tensor:
-        if window.dim() != len(self.n_modes) + 2:
-            raise ValueError(f"fno: input must be (B, {self.in_steps}, *{len(self.n_modes)} grid axes), "
+        if self.grid_ndim(window) != len(self.n_modes):
+            layout = f"{self.channels}, " if self.channels > 1 else ""
+            raise ValueError(f"fno: input must be (B, {self.in_steps}, {layout}*{len(self.n_modes)} grid axes), "
                              f"got {tuple(window.shape)}")
-        return self.fno(window)
+        return self.unstack_frames(self.fno(self.stack_frames(window)))
 
 
 @register_model("persistence", kind="estimator", test_kwargs={"in_steps": 2, "out_steps": 1})
 class Persistence(Surrogate):
     """Predicts that every future frame equals the last input frame (no parameters)."""
 
-    def __init__(self, in_steps: int = 4, out_steps: int = 1, **_: Any) -> None:
-        super().__init__(in_steps=in_steps, out_steps=out_steps)
+    def __init__(self, in_steps: int = 4, out_steps: int = 1, channels: int = 1, **_: Any) -> None:
+        super().__init__(in_steps=in_steps, out_steps=out_steps, channels=channels)
 
     def fit(self, *_: Any) -> "Persistence":
         """Nothing to fit: the estimator protocol's ``fit`` (the task passes no inputs)."""
@@ -89,7 +92,7 @@ class Persistence(Surrogate):
 
 
 def fno_width_for(target_params: int, in_steps: int, out_steps: int, n_modes: Sequence[int] = (12, 12),
-                  n_layers: int = 4, tolerance: float = 0.15) -> int:
+                  n_layers: int = 4, tolerance: float = 0.15, channels: int = 1) -> int:
     """The FNO ``hidden_channels`` whose parameter count is closest to ``target_params``.
 
     Raises:
@@ -98,7 +101,7 @@ def fno_width_for(target_params: int, in_steps: int, out_steps: int, n_modes: Se
     best, best_gap = 1, float("inf")
     for width in range(4, 257, 2):
         with torch.device("meta"):
-            n = sum(p.numel() for p in FNOSurrogate(in_steps, out_steps, n_modes, width, n_layers).parameters())
+            n = sum(p.numel() for p in FNOSurrogate(in_steps, out_steps, n_modes, width, n_layers, channels).parameters())
         gap = abs(n - target_params) / target_params
         if gap < best_gap:
             best, best_gap = width, gap

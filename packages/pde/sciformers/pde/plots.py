@@ -1,4 +1,4 @@
-"""Figures of the ``pde.kolmogorov2d`` report: example rollout fields (error growth with horizon is
+"""Figures of the ``pde.kolmogorov2d`` and ``pde.smoke3d`` reports: example rollout fields (error growth with horizon is
 the shared :func:`~sciformers.evaluation.report.horizon_plot`).
 
 Imported only by the task module (the harness side), so ``import sciformers.pde`` loads no matplotlib.
@@ -14,8 +14,10 @@ import numpy as np
 
 
 
-def field_figure(saved: dict[str, Path], horizons: Sequence[int]) -> plt.Figure:
-    """Truth, then each model's prediction and error (in ``saved``'s order) at ``horizons``."""
+def field_figure(saved: dict[str, Path], horizons: Sequence[int],
+                 title: str = "vorticity: truth, prediction, error (test sample 0)") -> plt.Figure:
+    """Truth, then each model's prediction and error (in ``saved``'s order) at ``horizons``; the
+    saved fields are ``(n, H, X, Y)`` (the second axis drawn upwards)."""
     runs = {name: np.load(path) for name, path in saved.items()}
     target = next(iter(runs.values()))["target"][0]
     shown = [h for h in horizons if h <= target.shape[0]]
@@ -36,6 +38,6 @@ def field_figure(saved: dict[str, Path], horizons: Sequence[int]) -> plt.Figure:
                 ax.set_title(f"step {h}", fontsize=7)
             if col == 0:
                 ax.set_ylabel(label, fontsize=6)
-    fig.suptitle("vorticity: truth, prediction, error (test sample 0)", fontsize=7)
+    fig.suptitle(title, fontsize=7)
     fig.tight_layout(pad=0.3, rect=(0, 0, 1, 0.97))
     return fig

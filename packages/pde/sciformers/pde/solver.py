@@ -188,3 +188,29 @@ def gaussian_random_field(n_samples: int, resolution: int, alpha: float = 2.5, t
     field = torch.fft.irfft2(torch.fft.rfft2(noise) * spectrum, s=(resolution, resolution))
     field = field / field.pow(2).mean(dim=(-2, -1), keepdim=True).sqrt()
     return field.to(dtype)
+
+
+def spectral_downsample(w: Tensor, resolution: int) -> Tensor:
+    """Fields ``(..., N, N)`` on [0, 2π)² restricted to a ``resolution``² grid by Fourier truncation.
+
+    Keeps the modes the coarse grid resolves, ``|k_x|, |k_y| < resolution/2`` (its Nyquist mode,
+    which cannot hold a sine, is dropped), and evaluates them on the coarse points ``2π i/resolution``.
+    Unlike taking every ``N/resolution``-th point, no mode above the coarse Nyquist wavenumber
+    aliases onto a resolved one.
+
+    Raises:
+        ValueError: if ``resolution`` is odd or larger than ``N``.
+    """
+    n = w.shape[-1]
+    if w.shape[-2] != n:
+        raise ValueError(f"spectral_downsample: fields must be square (..., N, N), got {tuple(w.shape)}")
+    if resolution == n:
+        return w
+    if resolution % 2 or resolution > n:
+        raise ValueError(f"spectral_downsample: resolution must be even and at most {n}, got {resolution}")
+    m = resolution // 2
+    w_hat = torch.fft.rfft2(w)
+    coarse = w_hat.new_zeros(*w.shape[:-2], resolution, m + 1)
+    coarse[..., :m, :m] = w_hat[..., :m, :m]  # k_x = 0 … m−1
+    coarse[..., m + 1:, :m] = w_hat[..., n - m + 1:, :m]  # k_x = −(m−1) … −1
+    return torch.fft.irfft2(coarse * (resolution / n) ** 2, s=(resolution, resolution))
