@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from sciformers.core import create_model, get_model_spec
-from sciformers.evaluation import PredictRequest, get_dataset, get_predictor, read_records, run_pipeline
+from sciformers.evaluation import get_dataset, get_predictor, read_records, run_pipeline
 from sciformers.evaluation.cli import main
+from sciformers.evaluation.datasets import PredictRequest
 from sciformers.planning.data import PlanningData, load_splits, make_example, tokenizer_for
 from sciformers.planning.evaluate import swc
 from sciformers.planning.maze import layout_hash, parse_maze
@@ -116,16 +117,17 @@ def test_smoke_pipeline_end_to_end(tmp_path, name):
     tasks = tmp_path / "tasks.txt"
     tasks.write_text("S#..G\n.#.#.\n.....\n#....\n.....\n" if name == "planning/maze"
                      else "######\n#    #\n# $. #\n#  @ #\n# #  #\n######\n")
-    lines = get_predictor("planning").run(PredictRequest(ckpt, [str(tasks)], tmp_path)).lines
+    (tmp_path / "pred").mkdir()
+    lines = get_predictor("planning").run(PredictRequest(ckpt, [str(tasks)], tmp_path / "pred")).lines
     assert len(lines) == 1 and "correct=" in lines[0] and "astar_len=" in lines[0]
     assert json.loads((ckpt / "config.json").read_text())["kind"] == name.split("/")[1]
 
 
 def test_datasets_registered():
-    entry = get_dataset("planning_maze")
+    entry = get_dataset("planning.maze")
     files = entry.build(PlanningData(size=5, n_train=20, n_test=3, n_astar_samples=2))
     assert all(f.is_file() for f in files)
-    assert get_dataset("planning_sokoban").schema is PlanningData
+    assert get_dataset("planning.sokoban").schema is PlanningData
 
 
 def test_best_of_k_keeps_the_shortest_correct_sample():

@@ -1,21 +1,24 @@
 """Datasets of maze and Sokoban tasks with their A* sequences: generated, split by layout, cached.
 
 Tasks are drawn with the seeded generators of :mod:`~sciformers.planning.maze` and
-:mod:`~sciformers.planning.sokoban`; each goes to the test split when the first 8 hex digits of
-its layout hash are ``0 mod 10`` (else train), so no layout crosses splits (paper: 90/10 by wall
-layout). Each task is stored with its A* response in both modes (trace + plan, plan only),
-the optimal plan length and, for test tasks, ``t*``: the mean trace length in tokens of
-``n_astar_samples`` non-deterministic A* runs (the ILR reference). Mazes use the deterministic
-trace for training, Sokoban a non-deterministic one (as in the paper). Files are JSON lines
-under ``cache_dir("planning", <kind>-<config hash>)``.
+:mod:`~sciformers.planning.sokoban`; the first 8 hex digits of a task's layout hash decide its
+split: ``0 mod 10`` test, ``1 mod 10`` validation, else train, so no layout crosses splits
+(paper: 90/10 train/test by wall layout; the validation split, for early stopping, is ours).
+Each task is stored with its A* response in both modes (trace + plan, plan only), the optimal
+plan length and, for test tasks, ``t*``: the mean trace length in tokens of ``n_astar_samples``
+non-deterministic A* runs (the ILR reference). Mazes use the deterministic trace for training,
+Sokoban a non-deterministic one (as in the paper); ``augment_traces`` adds further
+non-deterministic A* runs per training task as extra sequences (the paper's non-deterministic
+datasets, as augmentation). Files are JSON lines in one cache entry per config,
+``cache_dir("planning") / <kind>-<config hash>/{train,val,test}.jsonl``, written once through
+:func:`~sciformers.core.cache.cached_file`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,7 +28,7 @@ from pydantic import Field
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from sciformers.core import Config, cache_dir
+from sciformers.core import Config, cache_dir, cached_file
 from sciformers.planning.astar import AStarResult, astar
 from sciformers.planning.maze import Maze, format_maze, layout_hash, parse_maze, random_layout, sample_task
 from sciformers.planning.sokoban import (
@@ -47,13 +50,18 @@ class PlanningData(Config):
     Args:
         seed: seeds the generator.
         size: grid side (mazes) or room side including the border (Sokoban).
-        n_train: training tasks (the Trainer carves its validation split from these).
+        n_train: training tasks.
+        n_val: validation tasks (layouts of their own) for early stopping; 0: the Trainer
+            carves ``train.val_fraction`` of the training tasks instead.
         n_test: test tasks (evaluated in full).
         n_boxes: boxes per Sokoban level.
         n_walls: interior walls per Sokoban level.
         n_astar_samples: non-deterministic A* runs averaged into ``t*`` (paper: 64).
         max_response_tokens: tasks whose A* trace response is longer are dropped (paper: 10k).
         deterministic: deterministic A* traces for training (mazes: True; Sokoban: False).
+        augment_traces: further non-deterministic A* runs stored per training task, each an
+            extra training sequence (trace + plan for the search-augmented model, its plan for
+            the solution-only one); 0: one sequence per task (the paper's setting).
         path: a file of tasks to use as the test split instead of generated ones (maze text
             blocks or Boxoban levels separated by blank lines; ``;`` lines are comments).
     """
@@ -61,12 +69,14 @@ class PlanningData(Config):
     seed: int = 0
     size: int = Field(default=10, ge=3, le=30)
     n_train: int = Field(default=1000, ge=1)
+    n_val: int = Field(default=0, ge=0)
     n_test: int = Field(default=100, ge=1)
     n_boxes: int = Field(default=2, ge=1)
     n_walls: int = Field(default=2, ge=0)
     n_astar_samples: int = Field(default=64, ge=1)
     max_response_tokens: int = Field(default=10000, ge=8)
     deterministic: bool | None = None
+    augment_traces: int = Field(default=0, ge=0)
     path: str | None = None
 
 
@@ -81,6 +91,8 @@ class PlanningExample:
         plan_response: decoder ids of the plan only.
         optimal_length: A*'s plan length in cells (start and goal included).
         t_star: mean trace length (tokens) of non-deterministic A* runs (NaN for train tasks).
+        extra_traces: trace + plan responses of further non-deterministic A* runs (``augment_traces``).
+        extra_plans: their plan-only responses.
     """
 
     text: str
@@ -89,6 +101,8 @@ class PlanningExample:
     plan_response: list[int]
     optimal_length: int
     t_star: float = float("nan")
+    extra_traces: list[list[int]] = field(default_factory=list)
+    extra_plans: list[list[int]] = field(default_factory=list)
 
 
 def tokenizer_for(kind: Kind, cfg: PlanningData) -> Tokenizer:
@@ -114,8 +128,12 @@ def trace_tokens(result: AStarResult) -> int:
 
 
 def make_example(kind: Kind, task: Any, tok: Tokenizer, cfg: PlanningData, rng: np.random.Generator,
-                 with_t_star: bool) -> PlanningExample | None:
-    """Tokenise ``task`` with its A* responses; ``None`` if unsolvable or over the length cap."""
+                 with_t_star: bool, augment: int = 0) -> PlanningExample | None:
+    """Tokenise ``task`` with its A* responses; ``None`` if unsolvable or over the length cap.
+
+    ``augment`` further non-deterministic A* runs are kept as extra responses (runs over the
+    length cap are left out).
+    """
     deterministic = cfg.deterministic if cfg.deterministic is not None else kind == "maze"
     result = run_astar(kind, task, deterministic, rng)
     if not result.solved:
@@ -128,8 +146,14 @@ def make_example(kind: Kind, task: Any, tok: Tokenizer, cfg: PlanningData, rng: 
     if with_t_star:
         t_star = float(np.mean([trace_tokens(run_astar(kind, task, False, rng)) for _ in range(cfg.n_astar_samples)]))
     text = format_maze(task) if kind == "maze" else format_level(task)
-    return PlanningExample(text, tok.encode(prompt), trace_resp, tok.encode(response(result.plan)),
-                           len(result.plan), t_star)
+    ex = PlanningExample(text, tok.encode(prompt), trace_resp, tok.encode(response(result.plan)), len(result.plan), t_star)
+    for _ in range(augment):
+        run = run_astar(kind, task, False, rng)
+        trace = tok.encode(response(run.plan, run.trace))
+        if len(trace) <= cfg.max_response_tokens:
+            ex.extra_traces.append(trace)
+            ex.extra_plans.append(tok.encode(response(run.plan)))
+    return ex
 
 
 def _draw(kind: Kind, rng: np.random.Generator, cfg: PlanningData) -> tuple[Any, str] | None:
@@ -144,34 +168,43 @@ def _draw(kind: Kind, rng: np.random.Generator, cfg: PlanningData) -> tuple[Any,
     return level, hashlib.sha1(format_level(level).encode()).hexdigest()
 
 
-def generate_splits(kind: Kind, cfg: PlanningData) -> tuple[list[PlanningExample], list[PlanningExample]]:
-    """Draw tasks until ``n_train`` and ``n_test`` examples exist, split by layout hash."""
+SPLITS = ("train", "val", "test")
+
+
+def split_of(key: str) -> str:
+    """The split of a task by its layout hash: ``0 mod 10`` test, ``1 mod 10`` validation, else train."""
+    return SPLITS[{0: 2, 1: 1}.get(int(key[:8], 16) % 10, 0)]
+
+
+def generate_splits(kind: Kind, cfg: PlanningData) -> dict[str, list[PlanningExample]]:
+    """Draw tasks until ``n_train``, ``n_val`` and ``n_test`` examples exist, split by layout hash."""
     tok = tokenizer_for(kind, cfg)
     rng = np.random.default_rng(cfg.seed)
-    train: list[PlanningExample] = []
-    test: list[PlanningExample] = []
+    wanted = {"train": cfg.n_train, "val": cfg.n_val, "test": 0 if cfg.path is not None else cfg.n_test}
+    splits: dict[str, list[PlanningExample]] = {name: [] for name in SPLITS}
     seen: set[str] = set()
     tries = 0
-    while len(train) < cfg.n_train or (cfg.path is None and len(test) < cfg.n_test):
+    while any(len(splits[name]) < n for name, n in wanted.items()):
         tries += 1
-        if tries > 200 * (cfg.n_train + cfg.n_test):
-            raise RuntimeError(f"planning data: could not draw {cfg.n_train}+{cfg.n_test} distinct {kind} tasks "
-                               f"of size {cfg.size}; lower n_train/n_test or raise max_response_tokens")
+        if tries > 200 * sum(wanted.values()):
+            raise RuntimeError(f"planning data: could not draw {cfg.n_train}+{cfg.n_val}+{cfg.n_test} distinct "
+                               f"{kind} tasks of size {cfg.size}; lower n_train/n_val/n_test or raise "
+                               "max_response_tokens")
         drawn = _draw(kind, rng, cfg)
         if drawn is None or drawn[1] in seen:
             continue
         task, key = drawn
-        is_test = int(key[:8], 16) % 10 == 0
-        split = test if is_test else train
-        if len(split) >= (cfg.n_test if is_test else cfg.n_train) or (is_test and cfg.path is not None):
+        name = split_of(key)
+        if len(splits[name]) >= wanted[name]:
             continue
-        ex = make_example(kind, task, tok, cfg, rng, with_t_star=is_test)
+        ex = make_example(kind, task, tok, cfg, rng, with_t_star=name == "test",
+                          augment=cfg.augment_traces if name == "train" else 0)
         if ex is not None:
             seen.add(key)
-            split.append(ex)
+            splits[name].append(ex)
     if cfg.path is not None:
-        test = read_task_file(kind, Path(cfg.path), tok, cfg, rng)
-    return train, test
+        splits["test"] = read_task_file(kind, Path(cfg.path), tok, cfg, rng)
+    return splits
 
 
 def read_blocks(path: Path) -> list[str]:
@@ -213,29 +246,29 @@ def read_task_file(kind: Kind, path: Path, tok: Tokenizer, cfg: PlanningData,
     return out
 
 
-def _write(path: Path, examples: list[PlanningExample]) -> None:
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")  # concurrent runs never share a temp file
-    with tmp.open("w") as f:
-        for ex in examples:
-            f.write(json.dumps(ex.__dict__) + "\n")
-    tmp.replace(path)
-
-
-def _read(path: Path) -> list[PlanningExample]:
+def read_examples(path: Path) -> list[PlanningExample]:
+    """The examples of one split file (JSON lines)."""
     return [PlanningExample(**json.loads(line)) for line in path.read_text().splitlines() if line.strip()]
 
 
-def load_splits(kind: Kind, cfg: PlanningData) -> tuple[list[PlanningExample], list[PlanningExample], Path]:
-    """Train and test examples, generated once and cached by config hash."""
+def cached_splits(kind: Kind, cfg: PlanningData) -> Path:
+    """The cache entry of ``cfg``: a folder with ``train.jsonl``, ``val.jsonl`` and ``test.jsonl``,
+    generated once (concurrent runs wait for the first one) and keyed by the config hash."""
     from sciformers.evaluation.records import config_hash  # here: importing the package loads no harness
 
-    folder = cache_dir("planning", f"{kind}-{config_hash({'kind': kind, **cfg.model_dump()})[:16]}")
-    train_file, test_file = folder / "train.jsonl", folder / "test.jsonl"
-    if not (train_file.is_file() and test_file.is_file()):
-        train, test = generate_splits(kind, cfg)
-        _write(train_file, train)
-        _write(test_file, test)
-    return _read(train_file), _read(test_file), folder
+    def build(tmp: Path) -> None:
+        tmp.mkdir()
+        for name, examples in generate_splits(kind, cfg).items():
+            (tmp / f"{name}.jsonl").write_text("".join(json.dumps(ex.__dict__) + "\n" for ex in examples))
+
+    key = config_hash({"kind": kind, **cfg.model_dump()})[:16]
+    return cached_file(cache_dir("planning") / f"{kind}-{key}", build)
+
+
+def load_splits(kind: Kind, cfg: PlanningData) -> tuple[list[PlanningExample], list[PlanningExample], Path]:
+    """Train and test examples and their cache folder (its ``val.jsonl``: :func:`read_examples`)."""
+    folder = cached_splits(kind, cfg)
+    return read_examples(folder / "train.jsonl"), read_examples(folder / "test.jsonl"), folder
 
 
 class SequenceDataset(Dataset):
@@ -273,5 +306,10 @@ def collate(batch: list[tuple[list[int], list[int]]]) -> dict[str, Tensor]:
 
 
 def sequences(examples: list[PlanningExample], mode: str) -> SequenceDataset:
-    """The training pairs of ``examples`` for a model in ``mode`` (``trace`` or ``plan``)."""
-    return SequenceDataset([(ex.prompt, ex.trace_response if mode == "trace" else ex.plan_response) for ex in examples])
+    """The training pairs of ``examples`` for a model in ``mode`` (``trace`` or ``plan``): each
+    task's A* response, then those of its extra non-deterministic runs (``augment_traces``)."""
+    pairs = []
+    for ex in examples:
+        responses = [ex.trace_response, *ex.extra_traces] if mode == "trace" else [ex.plan_response, *ex.extra_plans]
+        pairs += [(ex.prompt, r) for r in responses]
+    return SequenceDataset(pairs)

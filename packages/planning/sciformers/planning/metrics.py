@@ -18,5 +18,7 @@ register_metric_family("trace_len_ratio", higher_is_better=False, description="m
 register_metric_family("tokens_generated", higher_is_better=False, description="mean response tokens per task")
 register_metric_family("pct_optimal_n{size}", higher_is_better=True,
                        description="fraction of optimal plans of the model trained on <size> sequences")
+register_metric_family("pct_valid_n{size}", higher_is_better=True,
+                       description="fraction of valid responses of the model trained on <size> sequences")
 register_metric_family("ei_train_len_ratio", higher_is_better=False,
                        description="expert-iteration training responses over A*'s, in tokens")

@@ -79,7 +79,10 @@ class Searchformer(TrainModule):
             raise ValueError(f"Searchformer: token and mask shapes differ: src {tuple(src.shape)} / "
                              f"{tuple(src_mask.shape)}, tgt {tuple(tgt.shape)} / {tuple(tgt_mask.shape)}")
         memory = self.encode(src, src_mask)
-        h = self.net.decoder(self.embed(tgt), context=memory, mask=tgt_mask, context_mask=src_mask)
+        # Causal attention already hides a right-padded target's padding from every real query,
+        # so such a target needs no key-padding mask (SDPA's causal kernel; padded rows are ignored).
+        self_mask = None if is_right_padded(tgt_mask) else tgt_mask
+        h = self.net.decoder(self.embed(tgt), context=memory, mask=self_mask, context_mask=src_mask)
         return self.head(h)
 
     def training_step(self, batch: dict[str, Tensor]) -> Tensor:
@@ -95,6 +98,11 @@ class Searchformer(TrainModule):
 
         out = generate(self, batch["src"], batch["src_mask"], self.max_new_tokens)
         return F.pad(out, (0, self.max_new_tokens + 1 - out.shape[1]))
+
+
+def is_right_padded(mask: Tensor) -> bool:
+    """Whether every row of a ``(B, N)`` mask is a run of True followed only by False."""
+    return bool((mask.long().cummin(dim=1).values.bool() == mask).all())
 
 
 #: The response each registered Searchformer is trained on (its data and its decoding budget).

@@ -1,4 +1,4 @@
-"""``sciformers data planning_maze|planning_sokoban`` and ``sciformers predict planning``.
+"""``sciformers data planning.maze|planning.sokoban`` and ``sciformers predict planning``.
 
     sciformers predict planning --checkpoint RUN/checkpoints/planning.searchformer_trace/seed0/final --out DIR \\
         [--option max_new_tokens=N] [--skip-invalid] mazes.txt boxoban-levels/unfiltered/valid/ ...
@@ -46,10 +46,12 @@ def _build(kind: str):
     return build
 
 
-register_dataset(DatasetEntry("planning_maze", PlanningData, _build("maze"),
-                              "Searchformer mazes with A* traces (JSON lines), seeded generator"))
-register_dataset(DatasetEntry("planning_sokoban", PlanningData, _build("sokoban"),
-                              "Searchformer Sokoban levels with A* traces (JSON lines), seeded generator"))
+register_dataset(DatasetEntry("planning.maze", PlanningData, _build("maze"),
+                              "Searchformer mazes with A* traces (JSON lines), seeded generator",
+                              aliases=("planning_maze",)))
+register_dataset(DatasetEntry("planning.sokoban", PlanningData, _build("sokoban"),
+                              "Searchformer Sokoban levels with A* traces (JSON lines), seeded generator",
+                              aliases=("planning_sokoban",)))
 
 
 TABLE = "predictions.csv"

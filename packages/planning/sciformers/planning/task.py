@@ -3,13 +3,17 @@
 For every seed the shared runner builds each model of the pipeline: the random-valid-move walk
 (the trivial baseline), A* itself (the optimum and the trace-length reference) and the
 Searchformers (search-augmented and solution-only), trained with the shared Trainer on the A*
-sequences of the training split. Every planner answers each test prompt (a Searchformer greedily,
-or by best-of-k sampling); each plan is executed in the gymnasium environment and scored
-(:mod:`~sciformers.planning.scoring`). Training stages in ``stages:``: the training-set-size
-curve (``train_sizes``: the same model trained again on fewer sequences) and Searchformer's
-expert iteration (Lehnert et al. 2024, sec. 3.3): sample responses for the training prompts,
-keep the shortest one whose plan is optimal (else the A* sequence), fine-tune the previous
-model on them, repeat; each round is recorded as model ``<name>_ei<r>``.
+sequences of the training split, each stopped early on the validation split's loss (tasks of
+their own layouts, ``data.n_val``); the search-augmented model's budget is ``train:`` with
+``stages.trace_train`` over it (its responses are several times longer). Every planner answers
+each test prompt (a Searchformer greedily, or by best-of-k sampling); each plan is executed in
+the gymnasium environment and scored (:mod:`~sciformers.planning.scoring`). Training stages in
+``stages:``: the training-set-size curve (``train_sizes``: the same model trained again on the
+first ``size`` tasks, validated on the same split; the paper's data-efficiency figure) and
+Searchformer's expert iteration (Lehnert et al. 2024, sec. 3.3): sample responses for the
+training prompts, keep the shortest one whose plan is optimal (else the A* sequence), fine-tune
+the previous model on them for a fixed budget, repeat; each round is recorded as model
+``<name>_ei<r>``.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 import numpy as np
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from sciformers.core import Config
+from sciformers.core import Config, TrainConfig
 from sciformers.evaluation.context import RunContext
 from sciformers.evaluation.records import RunRecord
 from sciformers.evaluation.report import metric_bar_plot
@@ -39,6 +43,7 @@ from sciformers.planning.data import (
     collate,
     load_splits,
     parse_task,
+    read_examples,
     sequences,
     tokenizer_for,
 )
@@ -75,21 +80,34 @@ class PlanningStages(Config):
     """The ``stages:`` section: training after the main fit of each Searchformer.
 
     Args:
+        trace_train: ``train:`` keys overridden for the search-augmented model's fits (main fit
+            and size curve), e.g. ``{steps: 8000}``: its responses are several times longer than
+            the solution-only model's, so it needs more steps to converge. Same early-stopping rule.
         train_sizes: extra training-set sizes for the %-optimal curve (``pct_optimal_n<size>``);
-            each trains a fresh model on the first ``size`` training sequences.
+            each trains a fresh model on the first ``size`` training tasks.
         expert_iteration_rounds: Searchformer improvement rounds after training (trace models).
         ei_prompts: training prompts sampled per round (default all).
         ei_samples: responses sampled per prompt.
-        ei_steps: fine-tuning steps per round.
+        ei_steps: fine-tuning steps per round (a fixed budget, no early stopping, as the paper's 10k).
         ei_lr: fine-tuning learning rate (paper: 7.5e-5).
     """
 
+    trace_train: dict[str, Any] = Field(default_factory=dict)
     train_sizes: list[int] = Field(default_factory=list)
     expert_iteration_rounds: int = Field(default=0, ge=0)
     ei_prompts: int | None = Field(default=None, ge=1)
     ei_samples: int = Field(default=4, ge=1)
     ei_steps: int = Field(default=200, ge=1)
     ei_lr: float = Field(default=7.5e-5, gt=0)
+
+    @field_validator("trace_train")
+    @classmethod
+    def _train_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """Only ``train:`` keys with valid values (``seeds`` is the pipeline's, not a model's)."""
+        if "seeds" in value:
+            raise ValueError("seeds are the pipeline's (train.seeds), not one model's")
+        TrainConfig.parse(value, where="stages.trace_train")
+        return value
 
 
 @dataclass(frozen=True)
@@ -98,6 +116,7 @@ class PlanningSplits:
 
     Attributes:
         train, test: the tasks with their A* sequences.
+        val: validation tasks (early stopping); empty: the Trainer carves them from train.
         tokenizer: ids <-> words of this task family.
         n_boxes: boxes per Sokoban state.
         random_max_steps: the random walk's move budget.
@@ -105,6 +124,7 @@ class PlanningSplits:
     """
 
     train: list[PlanningExample]
+    val: list[PlanningExample]
     test: list[PlanningExample]
     tokenizer: Tokenizer
     n_boxes: int
@@ -154,7 +174,7 @@ class PlanningTask(TaskSpec):
 
     kind: ClassVar[Kind]
     domain = "planning"
-    version = "1"
+    version = "2"
     metrics = ("pct_optimal", "pct_correct", "pct_valid", "swc", "ilr", "trace_len_ratio", "tokens_generated")
     baseline = "random_valid"
     data_schema = PlanningData
@@ -166,10 +186,11 @@ class PlanningTask(TaskSpec):
         data, ev = ctx.data, ctx.eval
         assert isinstance(data, PlanningData) and isinstance(ev, PlanningEval)
         train, test, folder = load_splits(self.kind, data)
-        ctx.say(f"{self.name}: {len(train)} train / {len(test)} test tasks ({folder})")
-        longest = {"trace": max(len(ex.trace_response) for ex in train),
-                   "plan": max(len(ex.plan_response) for ex in train)}
-        return PlanningSplits(train, test, tokenizer_for(self.kind, data), data.n_boxes,
+        val = read_examples(folder / "val.jsonl")
+        ctx.say(f"{self.name}: {len(train)} train / {len(val)} validation / {len(test)} test tasks ({folder})")
+        longest = {"trace": max(len(r) for ex in train for r in [ex.trace_response, *ex.extra_traces]),
+                   "plan": max(len(r) for ex in train for r in [ex.plan_response, *ex.extra_plans])}
+        return PlanningSplits(train, val, test, tokenizer_for(self.kind, data), data.n_boxes,
                               ev.random_max_steps or 4 * data.size**2,
                               {mode: ev.max_new_tokens or int(1.5 * n) + 8 for mode, n in longest.items()})
 
@@ -192,16 +213,24 @@ class PlanningTask(TaskSpec):
     def fit_inputs(self, prepared: PlanningSplits) -> tuple[Any, ...]:
         return (prepared.train,)
 
+    def budget(self, job: Job, mode: str) -> TrainConfig:
+        """The ``train:`` section of a Searchformer in ``mode``; ``stages.trace_train`` over it for traces."""
+        stages: PlanningStages = job.ctx.stages  # type: ignore[assignment]
+        return job.train_config(**(stages.trace_train if mode == "trace" else {}))
+
     def fit(self, job: Job, model: Any, prepared: PlanningSplits) -> None:
-        """The main fit on the training sequences, the size curve's smaller fits and expert iteration."""
+        """The main fit, the size curve's smaller fits (each stopped early on the same validation
+        tasks) and expert iteration."""
         if not isinstance(model, Trained):
             return super().fit(job, model, prepared)
         stages: PlanningStages = job.ctx.stages  # type: ignore[assignment]
         module, train = model.module, prepared.train
-        job.fit(module, sequences(train, module.mode), collate=collate)
+        config = self.budget(job, module.mode)
+        val = sequences(prepared.val, module.mode) if prepared.val else None
+        job.fit(module, sequences(train, module.mode), val, config=config, collate=collate)
         for size in sorted(s for s in stages.train_sizes if s < len(train)):
             small: Searchformer = job.build()
-            job.fit(small, sequences(train[:size], small.mode), stage=f"n{size}", collate=collate)
+            job.fit(small, sequences(train[:size], small.mode), val, stage=f"n{size}", config=config, collate=collate)
             model.curve[size] = small
         if module.mode == "trace":
             self._expert_iteration(job, model, prepared, stages)
@@ -212,7 +241,8 @@ class PlanningTask(TaskSpec):
         ev: PlanningEval = job.ctx.eval  # type: ignore[assignment]
         tok, n_boxes = prepared.tokenizer, prepared.n_boxes
         prompts = prepared.train[: stages.ei_prompts] if stages.ei_prompts else prepared.train
-        config = job.train_config(steps=stages.ei_steps, epochs=None, lr=stages.ei_lr)
+        config = job.train_config(**{**stages.trace_train, "steps": stages.ei_steps, "epochs": None, "lr": stages.ei_lr,
+                                     "val_fraction": 0.0, "patience": None})
         current = model.module
         for r in range(1, stages.expert_iteration_rounds + 1):
             job.say(f"expert iteration {r} for {job.name} (seed {job.seed}): sampling {len(prompts)} prompts")
@@ -265,15 +295,18 @@ class PlanningTask(TaskSpec):
         return count_parameters(model.module) if isinstance(model, Trained) else super().count_params(model)
 
     def score(self, job: Job, prepared: PlanningSplits, predictions: Predictions) -> list[Result]:
-        """The job's record (with ``pct_optimal_n<size>`` of the size curve) and one per round."""
+        """The job's record (with ``pct_optimal_n<size>`` and ``pct_valid_n<size>`` of the size curve)
+        and one per round."""
         test, n = prepared.test, len(prepared.test)
         main = predictions.main
         metrics = planning_metrics(test, main.scored, main.with_trace)
         for size, outcome in predictions.curve.items():
-            metrics[f"pct_optimal_n{size}"] = planning_metrics(test, outcome.scored, outcome.with_trace)["pct_optimal"]
+            at_size = planning_metrics(test, outcome.scored, outcome.with_trace)
+            metrics[f"pct_optimal_n{size}"], metrics[f"pct_valid_n{size}"] = at_size["pct_optimal"], at_size["pct_valid"]
         stages: PlanningStages = job.ctx.stages  # type: ignore[assignment]
         if job.entry.kind == "trainable" and stages.train_sizes:
-            metrics[f"pct_optimal_n{len(prepared.train)}"] = metrics["pct_optimal"]
+            full = len(prepared.train)
+            metrics[f"pct_optimal_n{full}"], metrics[f"pct_valid_n{full}"] = metrics["pct_optimal"], metrics["pct_valid"]
         fit = job.fits.get("")
         results = [Result(metrics, n, fit_s=fit.fit_s if fit is not None else None, eval_s=main.eval_s)]
         for r, (rnd, outcome) in enumerate(predictions.rounds, 1):
