@@ -10,14 +10,6 @@ import pytest
 from sciformers.evaluation.catalog import build_catalog, list_pipelines, load_catalog, pipelines_root
 from sciformers.evaluation.datasets import get_dataset
 
-# Registered under the older, mixed styles; each domain renames its own (keeping the old name as
-# an alias, as attention.listops keeps listops), then leaves this list.
-PENDING_RENAMES = {
-    "ettlike": "timeseries.ettlike",
-    "genomics_reads": "genomics.pathogen_reads",
-    "planning_maze": "planning.maze",
-    "planning_sokoban": "planning.sokoban",
-}
 DOMAINS_AND_SUITES = {p.name for p in pipelines_root().iterdir() if p.is_dir()}
 
 
@@ -36,15 +28,15 @@ def test_catalog_matches_the_live_registries(live):
 
 def test_dataset_names_are_domain_dot_snake_case(live):
     for name in live["datasets"]:
-        if name in PENDING_RENAMES:
-            continue
         assert re.fullmatch(r"[a-z]+\.[a-z0-9_]+", name), f"dataset {name!r}: expected <domain>.<snake_case>"
         assert name.split(".")[0] in DOMAINS_AND_SUITES, f"dataset {name!r}: {name.split('.')[0]!r} is no domain"
-    assert set(PENDING_RENAMES) <= set(live["datasets"]), "a rename landed: drop it from PENDING_RENAMES"
 
 
-def test_a_former_dataset_name_still_resolves():
-    assert get_dataset("listops") is get_dataset("attention.listops")
+@pytest.mark.parametrize("former, name", [("listops", "attention.listops"), ("ettlike", "timeseries.ettlike"),
+                                          ("genomics_reads", "genomics.pathogen_reads"),
+                                          ("planning_maze", "planning.maze"), ("planning_sokoban", "planning.sokoban")])
+def test_a_former_dataset_name_still_resolves(former, name):
+    assert get_dataset(former) is get_dataset(name)
 
 
 def _run_cli(*args: str) -> tuple[str, list[str]]:

@@ -218,5 +218,6 @@ def _build_ettlike(cfg: Config) -> list[Path]:
     return [ettlike_csv(cfg)]
 
 
-register_dataset(DatasetEntry("ettlike", ETTLikeConfig, _build_ettlike,
-                              "ETT-like hourly series (7 variates, daily/weekly seasonality, lagged coupling), seeded"))
+register_dataset(DatasetEntry("timeseries.ettlike", ETTLikeConfig, _build_ettlike,
+                              "ETT-like hourly series (7 variates, daily/weekly seasonality, lagged coupling), seeded",
+                              aliases=("ettlike",)))
