@@ -19,7 +19,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from sciformers.core import Config, cache_dir
+from sciformers.core import Config, cache_dir, cached_file
 from sciformers.crystals import io, realdata
 from sciformers.crystals.base import CrystalModel
 from sciformers.crystals.task import EMTData, emt_file
@@ -61,13 +61,15 @@ def _build_emt(cfg: Config) -> list[Path]:
 def _build_dcdft(cfg: Config) -> list[Path]:
     assert isinstance(cfg, DcdftData)
     data = realdata.load_dcdft(cfg.target)
-    return [io.write_matbench(cache_dir("crystals", "dcdft") / f"dcdft_{cfg.target}.json.gz", data, cfg.target)]
+    path = cache_dir("crystals", "dcdft") / f"dcdft_{cfg.target}.json.gz"
+    return [cached_file(path, lambda tmp: io.write_matbench(tmp, data, cfg.target))]
 
 
 def _build_li_o(cfg: Config) -> list[Path]:
     assert isinstance(cfg, LiOData)
     data = realdata.load_li_o(cfg.target)
-    return [io.write_matbench(cache_dir("crystals", "li_o") / f"li_o_{cfg.target}.json.gz", data, cfg.target)]
+    path = cache_dir("crystals", "li_o") / f"li_o_{cfg.target}.json.gz"
+    return [cached_file(path, lambda tmp: io.write_matbench(tmp, data, cfg.target))]
 
 
 register_dataset(DatasetEntry("crystals.emt_eform", EMTData, _build_emt,

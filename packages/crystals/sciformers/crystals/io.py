@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
 import re
 import warnings
 from dataclasses import dataclass
@@ -405,7 +406,7 @@ def write_matbench(path: str | Path, data: LabelledStructures, target: str) -> P
     path = Path(path)
     payload = {"index": data.names, "columns": ["structure", target],
                "data": [[s.as_dict(), float(y)] for s, y in zip(data.structures, data.targets)]}
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # concurrent writers never share a temp file
     with gzip.open(tmp, "wt") as fh:
         json.dump(payload, fh)
     tmp.replace(path)

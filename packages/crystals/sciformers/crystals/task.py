@@ -23,7 +23,7 @@ from pydantic import Field
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from sciformers.core import Config, cache_dir
+from sciformers.core import Config, cache_dir, cached_file
 from sciformers.crystals import emt, io, plots
 from sciformers.crystals.base import GraphDataset
 from sciformers.crystals.graph import GraphConfig, collate, structure_to_graph
@@ -88,11 +88,9 @@ def emt_file(cfg: EMTData) -> Path:
     spec = cfg.model_dump(include={"seed", "n_structures", "min_atoms", "max_atoms", "strain", "rattle", "elements",
                                    "lattices"})
     path = cache_dir("crystals", "emt_eform", config_hash(spec)[:16]) / "emt_eform.json.gz"
-    if not path.is_file():
-        data = emt.generate(cfg.n_structures, cfg.seed, cfg.min_atoms, cfg.max_atoms, cfg.strain, cfg.rattle,
-                            cfg.elements, cfg.lattices)
-        io.write_matbench(path, data, "e_form")
-    return path
+    return cached_file(path, lambda tmp: io.write_matbench(
+        tmp, emt.generate(cfg.n_structures, cfg.seed, cfg.min_atoms, cfg.max_atoms, cfg.strain, cfg.rattle,
+                          cfg.elements, cfg.lattices), "e_form"))
 
 
 def load_user_data(cfg: EMTData) -> io.LabelledStructures:

@@ -3,8 +3,9 @@
 Every genome is cut into train / val / test intervals first (:func:`.simulate.split_genome`),
 then reads are simulated inside each interval, balanced between the pathogen and background
 classes and spread evenly over the genomes of a class. Files are cached under
-``cache_dir("genomics_reads", <config hash>)`` as gzipped FASTQ whose headers carry each read's
-genome and interval, so the labels and the split audit travel with the reads. A user's own
+``cache_dir("genomics_reads", <config hash>) / "splits"`` (one entry, built once under a lock)
+as gzipped FASTQ whose headers carry each read's genome and interval, so the labels and the
+split audit travel with the reads. A user's own
 reads plug in through ``reads_dir`` (``train/val/test.fastq[.gz]`` with ``genome=NAME`` in the
 headers), a user's genomes through ``genome_files``.
 """
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from pydantic import Field
 
-from sciformers.core import Config, cache_dir
+from sciformers.core import Config, cache_dir, cached_file
 from sciformers.evaluation.datasets import DatasetEntry, register_dataset
 from sciformers.evaluation.records import config_hash
 from sciformers.genomics.genomes import load_genome
@@ -115,9 +116,7 @@ def simulate_files(cfg: PathogenReadsData, folder: Path) -> list[Path]:
 
 
 def _write(path: Path, records: list[FastqRecord]) -> Path:
-    tmp = path.with_name(path.name + ".tmp.gz")
-    write_fastq(tmp, records)
-    tmp.replace(path)
+    write_fastq(path, records)
     return path
 
 
@@ -133,11 +132,9 @@ def read_files(cfg: PathogenReadsData) -> dict[str, Path]:
             files[s] = found[0]
         return files
     spec = cfg.model_dump(exclude={"reads_dir", "vocab_size", "tokenizer_reads", "context"})
-    folder = cache_dir("genomics_reads", config_hash(spec)[:16])
-    files = {s: folder / f"{s}.fastq.gz" for s in SPLITS}
-    if not all(f.is_file() for f in files.values()):
-        simulate_files(cfg, folder)
-    return files
+    folder = cache_dir("genomics_reads", config_hash(spec)[:16]) / "splits"
+    cached_file(folder, lambda tmp: simulate_files(cfg, tmp))  # the splits and their layout: one entry
+    return {s: folder / f"{s}.fastq.gz" for s in SPLITS}
 
 
 def load_reads(cfg: PathogenReadsData) -> dict[str, ReadSet]:

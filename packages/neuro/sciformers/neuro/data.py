@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field
 
-from sciformers.core import Config, cache_dir
+from sciformers.core import Config, cache_dir, cached_file
 from sciformers.evaluation.datasets import DatasetEntry, register_dataset
 from sciformers.evaluation.records import config_hash
 from sciformers.neuro.circuit import CircuitConfig, simulate_circuit
@@ -142,9 +142,7 @@ def _save(path: Path, circuit_spikes: SpikeData, weights: np.ndarray, hubs: np.n
         arrays |= {"frames": circuit_spikes.stimulus.frames, "fps": np.array([circuit_spikes.stimulus.fps])}
     for k, r in enumerate(repeats):
         arrays |= {f"rep{k}_times": r.times, f"rep{k}_ids": r.ids, f"rep{k}_span": np.array([r.t_start, r.t_stop])}
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(path)
+    np.savez_compressed(path, **arrays)
 
 
 def _load(path: Path, n: int, n_repeats: int) -> tuple[SpikeData, np.ndarray, np.ndarray, list[SpikeData]]:
@@ -161,14 +159,16 @@ def circuit_file(cfg: CircuitData) -> Path:
     """Simulate (once) and cache the recording and its PSTH repeats; returns the ``.npz`` path."""
     spec = cfg.model_dump(mode="json")
     path = cache_dir("neuro_circuit", config_hash(spec)[:16]) / "circuit.npz"
-    if not path.is_file():
+
+    def build(tmp: Path) -> None:
         ccfg = cfg.circuit_config()
         circuit = simulate_circuit(ccfg)
         t_val = _grid(ccfg.duration_s * (cfg.split[0] + cfg.split[1]), cfg.window)
         t_end = min(t_val + cfg.psth_duration_s, ccfg.duration_s)
         reps = [simulate_circuit(ccfg, noise_seed=k + 1, t_start=t_val, t_stop=t_end).spikes for k in range(cfg.psth_repeats)]
-        _save(path, circuit.spikes, circuit.weights, circuit.hubs, reps)
-    return path
+        _save(tmp, circuit.spikes, circuit.weights, circuit.hubs, reps)
+
+    return cached_file(path, build)
 
 
 def load_recording(cfg: CircuitData) -> Recording:

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sciformers.core import Config, cache_dir
+from sciformers.core import Config, cache_dir, cached_file
 
 ETT_COLUMNS = ("HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT")
 ETT_START = "2016-07-01 00:00:00"
@@ -103,8 +103,5 @@ def ettlike_csv(cfg: ETTLikeConfig) -> Path:
     from sciformers.evaluation.records import config_hash
 
     path = cache_dir("ettlike", config_hash(cfg.model_dump(mode="json"))[:16]) / "ETTlike.csv"
-    if not path.is_file():
-        tmp = path.with_suffix(".tmp")
-        generate_ettlike(cfg).to_csv(tmp, date_format="%Y-%m-%d %H:%M:%S", float_format="%.6f")
-        tmp.replace(path)
-    return path
+    return cached_file(path, lambda tmp: generate_ettlike(cfg).to_csv(tmp, date_format="%Y-%m-%d %H:%M:%S",
+                                                                      float_format="%.6f"))
