@@ -15,12 +15,9 @@ from typing import Callable
 
 import torch
 from torch import Tensor
-from torchmetrics.functional import mean_absolute_error, mean_squared_error
-from torchmetrics.functional.classification import (
-    multiclass_accuracy,
-    multiclass_f1_score,
-    multiclass_matthews_corrcoef,
-)
+
+# torchmetrics is imported inside the functions that use it: importing it pulls in its text and
+# audio metrics (transformers, scipy.signal), about 1.7 s that `sciformers predict` would pay at start.
 
 MetricFn = Callable[[Tensor, Tensor], float]
 
@@ -130,6 +127,7 @@ def accuracy(pred: Tensor, target: Tensor) -> float:
     """Top-1 accuracy (torchmetrics ``multiclass_accuracy``, micro-averaged)."""
     _check_same_length(pred, target, "accuracy")
     labels, n = _labels_and_classes(pred, target)
+    from torchmetrics.functional.classification import multiclass_accuracy
     return multiclass_accuracy(labels, target.long().reshape(-1), num_classes=n, average="micro").item()
 
 
@@ -138,6 +136,7 @@ def f1_macro(pred: Tensor, target: Tensor) -> float:
     """Macro F1 over classes (torchmetrics ``multiclass_f1_score``)."""
     _check_same_length(pred, target, "f1_macro")
     labels, n = _labels_and_classes(pred, target)
+    from torchmetrics.functional.classification import multiclass_f1_score
     return multiclass_f1_score(labels, target.long().reshape(-1), num_classes=n, average="macro").item()
 
 
@@ -146,6 +145,7 @@ def mcc(pred: Tensor, target: Tensor) -> float:
     """Multiclass Matthews correlation (torchmetrics)."""
     _check_same_length(pred, target, "mcc")
     labels, n = _labels_and_classes(pred, target)
+    from torchmetrics.functional.classification import multiclass_matthews_corrcoef
     return multiclass_matthews_corrcoef(labels, target.long().reshape(-1), num_classes=n).item()
 
 
@@ -179,6 +179,7 @@ def auroc(pred: Tensor, target: Tensor) -> float:
 def mae(pred: Tensor, target: Tensor) -> float:
     """Mean absolute error (torchmetrics)."""
     _check_same_length(pred, target, "mae")
+    from torchmetrics.functional import mean_absolute_error
     return mean_absolute_error(pred.double(), target.double()).item()
 
 
@@ -186,6 +187,7 @@ def mae(pred: Tensor, target: Tensor) -> float:
 def rmse(pred: Tensor, target: Tensor) -> float:
     """Root mean squared error (torchmetrics)."""
     _check_same_length(pred, target, "rmse")
+    from torchmetrics.functional import mean_squared_error
     return mean_squared_error(pred.double(), target.double(), squared=False).item()
 
 
