@@ -21,12 +21,15 @@ import pytest
 
 pytestmark = pytest.mark.distributed
 
-# Per pipeline: overrides that make one process and two comparable (no dropout: each rank draws
-# its own masks), the model entries to keep short, and the metrics' relative tolerance.
+# Per pipeline: overrides that make one process and two comparable (no dropout and no input noise:
+# each rank draws its own), the model entries to keep short, and the metrics' relative tolerance.
+# Crystals at 2e-2: every crystal model normalises with batch norm (CGConv's, ComFormer's as in
+# the paper), whose statistics stay per rank under DDP (no SyncBatchNorm yet), so two processes
+# normalise over half batches; at the smoke preset the metrics then move by up to about 1 %.
 DOMAINS = {
     "attention/listops": (["model_defaults.dropout=0"], None, 1e-5),
-    "crystals/emt_eform": ([], "cgcnn,crystals.icomformer", 1e-4),
-    "pde/kolmogorov2d": ([], None, 1e-4),
+    "crystals/emt_eform": ([], "cgcnn,crystals.icomformer", 2e-2),
+    "pde/kolmogorov2d": (["model_defaults.input_noise=0"], None, 1e-4),
     "gas/synthetic_ogi": ([], "unet", 1e-3),
     "timeseries/forecast_ettlike": ([], "dlinear", 1e-4),
     "neuro/simulated_circuit": ([], "glm", 1e-6),
