@@ -8,6 +8,7 @@ both succeed on identical data.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -17,6 +18,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 pytestmark = pytest.mark.distributed
@@ -104,8 +106,16 @@ def test_a_killed_two_process_run_resumes(tmp_path):
     deadline = time.monotonic() + 600
     while not (records.is_file() and records.read_text().strip()) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.5)
-    os.killpg(proc.pid, signal.SIGKILL)  # mid-run: the baseline recorded, the attention models not all
+    # Mid-run (the baseline recorded, the attention models not all), as a crash would: the launcher
+    # and every rank. torchrun starts each rank in a session of its own, so killing the launcher's
+    # group alone leaves the ranks running until a collective fails.
+    ranks = psutil.Process(proc.pid).children(recursive=True)
+    os.killpg(proc.pid, signal.SIGKILL)
+    for rank in ranks:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            rank.kill()
     proc.wait()
+    psutil.wait_procs(ranks, timeout=30)
     before = len(_records(out))
     _run("attention/listops", out, 2, cache, sets, models)
     after = _records(out)

@@ -90,7 +90,16 @@ def _in_progress(status: dict[str, Any] | None) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has exited but is not reaped yet (a killed worker whose parent died first)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False  # no /proc (macOS): trust os.kill
+    return stat.rpartition(")")[2].split()[0] in ("Z", "X")
 
 
 def _flatten(config: Any, prefix: str = "") -> dict[str, Any]:
