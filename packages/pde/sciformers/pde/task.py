@@ -237,6 +237,13 @@ class RolloutTask(SupervisedTask):
         return figs
 
 
+def _split_and_dt(ds: Any) -> tuple[np.ndarray | None, float]:
+    """A trajectory dataset's ``split`` labels (None where it has none) and its frame spacing."""
+    split = np.asarray(ds["split"].values).astype(str) if "split" in ds.coords else None
+    times = ds["time"].values
+    return split, float(times[1] - times[0]) if len(times) > 1 else 1.0
+
+
 class KolmogorovTask(RolloutTask):
     """Kolmogorov flow at one Reynolds number: FactFormer beside FNO and persistence."""
 
@@ -255,9 +262,7 @@ class KolmogorovTask(RolloutTask):
         assert isinstance(data, KolmogorovData)
         ds = load_kolmogorov(data)
         frames = torch.from_numpy(ds["vorticity"].values.astype(np.float32))
-        split = np.asarray(ds["split"].values).astype(str) if "split" in ds.coords else None
-        times = ds["time"].values
-        return frames, split, float(times[1] - times[0]) if len(times) > 1 else 1.0
+        return frames, *_split_and_dt(ds)
 
 
 class SmokeTask(RolloutTask):
@@ -280,9 +285,7 @@ class SmokeTask(RolloutTask):
         assert isinstance(data, SmokeData)
         ds = load_smoke(data)
         frames = torch.from_numpy(np.stack([ds[f].values for f in FIELDS], axis=2).astype(np.float32))
-        split = np.asarray(ds["split"].values).astype(str) if "split" in ds.coords else None
-        times = ds["time"].values
-        return frames, split, float(times[1] - times[0]) if len(times) > 1 else 1.0
+        return frames, *_split_and_dt(ds)
 
     def horizon_metrics(self, pred: Tensor, target: Tensor) -> dict[str, float]:
         """Also the density's and the velocity's own errors (``rel_l2_{density,velocity}_h{h}``)."""
