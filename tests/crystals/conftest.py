@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 
 pytest.importorskip("pymatgen.core")
-pytest.importorskip("torch_geometric")
 
 
 def random_structure(seed: int, n_atoms: int = 4, species=("Cu", "Au", "Ni", "Al")):

@@ -4,6 +4,7 @@ import itertools
 
 import numpy as np
 import pytest
+import torch
 from pymatgen.core import Lattice, Structure
 
 from sciformers.crystals.graph import GraphConfig, lattice_representation, periodic_knn, structure_to_graph
@@ -108,6 +109,36 @@ def test_graph_fields_and_edge_vectors():
     # every edge has its reverse with the opposite vector
     pairs = {(int(a), int(b), tuple(np.round(v, 6))) for a, b, v in zip(src, dst, g.edge_vec.numpy())}
     assert all((b, a, tuple(np.round(-np.array(v), 6)) ) in pairs for a, b, v in pairs)
+
+
+def test_collate_offsets_edges_and_refuses_mixed_labels():
+    from sciformers.crystals import GraphBatch, collate
+
+    a, b = structure_to_graph(random_structure(1), y=1.0), structure_to_graph(random_structure(2, n_atoms=3), y=2.0)
+    batch = collate([a, b])
+    assert isinstance(batch, GraphBatch) and batch.num_graphs == 2 and batch.num_nodes == 7
+    assert batch.batch.tolist() == [0] * 4 + [1] * 3 and batch.y.tolist() == [1.0, 2.0]
+    assert torch.equal(batch.edge_index[:, a.num_edges:], b.edge_index + 4)
+    assert batch.lattice.shape == (2, 3, 3) and batch.edge_vec.shape == (a.num_edges + b.num_edges, 3)
+    copy = batch.clone()
+    copy.z[0] = 99
+    assert batch.z[0] != 99
+    unlabelled = structure_to_graph(random_structure(3))
+    assert collate([unlabelled]).y is None
+    with pytest.raises(ValueError, match=r"graphs \[1\] have no target"):
+        collate([a, unlabelled])
+
+
+def test_the_package_needs_no_torch_geometric():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch_geometric'] = None; import sciformers.crystals as c; "
+            "from sciformers.core import create_model; m = create_model('cgcnn', dim=8, hidden=8); "
+            "from sciformers.crystals.base import example_batch; print(m(example_batch(m)).shape)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "torch.Size([2])"
 
 
 FCC_SITES = [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]

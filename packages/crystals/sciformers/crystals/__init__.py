@@ -11,13 +11,14 @@ Prediction", ICLR 2024, https://arxiv.org/abs/2403.11857.
 
 try:
     import pymatgen.core  # noqa: F401
-    import torch_geometric  # noqa: F401
 except ImportError as err:  # pragma: no cover - the extra is installed in CI
     raise ImportError(f"sciformers.crystals needs {err.name}: pip install 'sciformers[crystals]'") from err
 
 from sciformers.crystals.base import CrystalModel, GraphDataset
 from sciformers.crystals.comformer import ComFormer, EComFormer, IComFormer
 from sciformers.crystals.graph import (
+    CrystalGraph,
+    GraphBatch,
     GraphConfig,
     collate,
     graph_structure,

@@ -28,12 +28,11 @@ from torch import Tensor
 from torch.utils.data import Dataset
 
 from sciformers.core import FitResult, Trainer, TrainConfig, TrainModule, load_model, save_model
-from sciformers.crystals.graph import GraphConfig, collate, structure_to_graph
+from sciformers.crystals.graph import CrystalGraph, GraphBatch, GraphConfig, collate, structure_to_graph
 
 if TYPE_CHECKING:
     from ase import Atoms
     from pymatgen.core import Structure
-    from torch_geometric.data import Batch, Data
 
     Crystal = Structure | Atoms
 
@@ -41,13 +40,13 @@ if TYPE_CHECKING:
 class GraphDataset(Dataset):
     """A list of crystal graphs (each with ``y`` when labelled) as a map-style dataset."""
 
-    def __init__(self, graphs: list[Data]) -> None:
+    def __init__(self, graphs: list[CrystalGraph]) -> None:
         self.graphs = graphs
 
     def __len__(self) -> int:
         return len(self.graphs)
 
-    def __getitem__(self, index: int) -> Data:
+    def __getitem__(self, index: int) -> CrystalGraph:
         return self.graphs[index]
 
     def targets(self) -> Tensor:
@@ -96,19 +95,19 @@ class CrystalModel(TrainModule):
         """Floating dtype of the parameters (inputs are cast to it)."""
         return next(self.parameters()).dtype
 
-    def forward(self, batch: Batch) -> Tensor:
+    def forward(self, batch: GraphBatch) -> Tensor:
         """Z-scored predictions ``(num_graphs,)`` for a batch of graphs."""
         raise NotImplementedError
 
     # -- TrainModule protocol --------------------------------------------------------------
 
-    def training_step(self, batch: Batch) -> Tensor:
+    def training_step(self, batch: GraphBatch) -> Tensor:
         batch = batch.to(self.target_mean.device)
         pred = self(batch)
         target = ((batch.y - self.target_mean) / self.target_std).to(pred.dtype)
         return F.mse_loss(pred, target)
 
-    def predict(self, batch: Batch | Crystal | Sequence[Crystal]) -> Any:  # type: ignore[override]
+    def predict(self, batch: GraphBatch | Crystal | Sequence[Crystal]) -> Any:  # type: ignore[override]
         """Predictions in target units.
 
         Args:
@@ -128,7 +127,7 @@ class CrystalModel(TrainModule):
 
     # -- user API --------------------------------------------------------------------------
 
-    def graphs(self, structures: Sequence[Crystal], targets: Sequence[float] | None = None) -> list[Data]:
+    def graphs(self, structures: Sequence[Crystal], targets: Sequence[float] | None = None) -> list[CrystalGraph]:
         """Check and convert structures (pymatgen or ASE) with this model's graph settings.
 
         Raises:
@@ -142,7 +141,7 @@ class CrystalModel(TrainModule):
         return [structure_to_graph(validate_structure(s, f"structure {i}"), self.graph_config, y)
                 for i, (s, y) in enumerate(zip(structures, ys))]
 
-    def unseen_elements(self, graph: Data) -> list[str]:
+    def unseen_elements(self, graph: CrystalGraph) -> list[str]:
         """Symbols of the elements in ``graph`` the model never saw in training (``[]`` when unknown)."""
         from pymatgen.core import Element
 
@@ -227,8 +226,6 @@ class CrystalModel(TrainModule):
 def example_batch(model: CrystalModel) -> Any:
     """Two small cells (fcc Cu, bcc Al) as graphs in ``model``'s settings, batched (conformance suite)."""
     from pymatgen.core import Lattice, Structure
-
-    from sciformers.crystals.graph import collate
 
     cells = [Structure(Lattice.cubic(3.61), ["Cu"] * 4, [[0, 0, 0], [0.5, 0.5, 0], [0.5, 0, 0.5], [0, 0.5, 0.5]]),
              Structure(Lattice.cubic(3.30), ["Al"] * 2, [[0, 0, 0], [0.5, 0.5, 0.5]])]

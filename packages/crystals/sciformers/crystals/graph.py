@@ -14,8 +14,10 @@ Prediction", ICLR 2024, https://arxiv.org/abs/2403.11857 (sec. 3-4).
   is right-handed, so rotations leave it unchanged while mirror images get a different one.
 - Optional self-edges i -> i along +-l1, +-l2, +-l3 (the reference code's ``use_lattice``).
 
-Edges follow PyG's ``source_to_target`` flow: ``edge_index[0]`` is the neighbour j,
-``edge_index[1]`` the centre i, and ``edge_vec`` is r_j + n L - r_i in Cartesian Angstrom.
+A graph is a :class:`CrystalGraph`; :func:`collate` joins several into one disjoint union, a
+:class:`GraphBatch`. Edges follow the message-passing convention ``edge_index[0]`` = the
+neighbour j, ``edge_index[1]`` = the centre i, and ``edge_vec`` is r_j + n L - r_i in Cartesian
+Angstrom.
 
 For lattices whose shortest vectors are degenerate (cubic, hexagonal ...) the choice among
 equally short vectors is fixed by the order of an LLL-reduced basis: invariant under rotation,
@@ -30,17 +32,18 @@ whose energy differs from the label).
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from pydantic import Field
+from torch import Tensor
 
 from sciformers.core import Config
 
 if TYPE_CHECKING:
     from pymatgen.core import Structure
-    from torch_geometric.data import Batch, Data
 
 _TIE_TOL = 1e-6  # Angstrom: distances this close to the k-th are ties
 _LENGTH_QUANTUM = 1e-8  # relative: lattice vector lengths are compared after rounding to this
@@ -171,20 +174,78 @@ def graph_structure(structure: Structure, config: GraphConfig) -> Structure:
     return structure.get_primitive_structure(tolerance=config.primitive_tolerance)
 
 
-def structure_to_graph(structure: Structure, config: GraphConfig | None = None, y: float | None = None) -> Data:
-    """One ``torch_geometric.data.Data`` for a structure.
+@dataclass
+class CrystalGraph:
+    """One crystal as a graph.
 
-    Fields: ``z (N,)`` atomic numbers, ``edge_index (2, E)``, ``edge_vec (E, 3)`` float64
-    Cartesian r_j + nL - r_i, ``lattice (1, 3, 3)`` the canonical l1, l2, l3, and ``y (1,)`` when
-    a target is given.
+    Attributes:
+        z: ``(N,)`` atomic numbers.
+        edge_index: ``(2, E)`` long, rows (neighbour j, centre i).
+        edge_vec: ``(E, 3)`` float64 Cartesian r_j + n L - r_i in Angstrom.
+        lattice: ``(1, 3, 3)`` float64, rows the canonical l1, l2, l3.
+        y: ``(1,)`` float64 target, or ``None`` when unlabelled.
+    """
+
+    z: Tensor
+    edge_index: Tensor
+    edge_vec: Tensor
+    lattice: Tensor
+    y: Tensor | None = None
+
+    @property
+    def num_nodes(self) -> int:
+        return int(self.z.numel())
+
+    @property
+    def num_edges(self) -> int:
+        return int(self.edge_index.shape[1])
+
+    def to(self, device: torch.device | str) -> Any:
+        """The same graph with every tensor on ``device``."""
+        return replace(self, **{f.name: _move(getattr(self, f.name), device) for f in fields(self)})
+
+    def clone(self) -> Any:
+        """A copy whose tensors share no memory with this one."""
+        return replace(self, **{f.name: _copy(getattr(self, f.name)) for f in fields(self)})
+
+
+@dataclass
+class GraphBatch(CrystalGraph):
+    """Several crystals as one disjoint union (:func:`collate`).
+
+    Attributes (beyond :class:`CrystalGraph`, whose fields are concatenated, with ``edge_index``
+    offset by each graph's first node, ``lattice`` ``(B, 3, 3)`` and ``y`` ``(B,)``):
+        batch: ``(N,)`` the graph each node belongs to.
+    """
+
+    batch: Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
+
+    @property
+    def num_graphs(self) -> int:
+        return int(self.lattice.shape[0])
+
+    def __len__(self) -> int:
+        """The batch size (graphs), as the harness reads it."""
+        return self.num_graphs
+
+
+def _move(value: Any, device: torch.device | str) -> Any:
+    return value.to(device, non_blocking=True) if isinstance(value, Tensor) else value
+
+
+def _copy(value: Any) -> Any:
+    return value.clone() if isinstance(value, Tensor) else value
+
+
+def structure_to_graph(structure: Structure, config: GraphConfig | None = None,
+                       y: float | None = None) -> CrystalGraph:
+    """One :class:`CrystalGraph` for a structure (``y`` set when a target is given).
 
     Args:
         structure: an ordered periodic structure.
         config: graph settings (defaults of :class:`GraphConfig` when ``None``).
         y: the target, stored as ``y``.
     """
-    from torch_geometric.data import Data
-
     config = config or GraphConfig()
     structure = graph_structure(structure, config)
     cart = np.asarray(structure.cart_coords, dtype=np.float64)
@@ -201,20 +262,34 @@ def structure_to_graph(structure: Structure, config: GraphConfig | None = None, 
         keys = np.unique(np.column_stack([src, dst, images]), axis=0)
         src, dst, images = keys[:, 0], keys[:, 1], keys[:, 2:]
     vec = cart[src] + images @ matrix - cart[dst]
-    data = Data(
+    return CrystalGraph(
         z=torch.tensor([site.specie.Z for site in structure], dtype=torch.long),
         edge_index=torch.tensor(np.stack([src, dst]), dtype=torch.long),
         edge_vec=torch.tensor(vec, dtype=torch.float64),
         lattice=torch.tensor(frame, dtype=torch.float64).unsqueeze(0),
-        num_nodes=len(structure),
+        y=None if y is None else torch.tensor([float(y)], dtype=torch.float64),
     )
-    if y is not None:
-        data.y = torch.tensor([float(y)], dtype=torch.float64)
-    return data
 
 
-def collate(graphs: list[Data]) -> Batch:
-    """Batch graphs into one disjoint union (``batch`` maps nodes to graphs)."""
-    from torch_geometric.data import Batch
+def collate(graphs: list[CrystalGraph]) -> GraphBatch:
+    """Join graphs into one disjoint union (``batch`` maps nodes to graphs).
 
-    return Batch.from_data_list(graphs)
+    Raises:
+        ValueError: no graphs, or some carry a target and others do not.
+    """
+    if not graphs:
+        raise ValueError("collate needs at least one graph")
+    labelled = [g.y is not None for g in graphs]
+    if any(labelled) and not all(labelled):
+        raise ValueError(f"graphs {[i for i, has in enumerate(labelled) if not has][:5]} have no target "
+                         "while others do: label all of them or none")
+    sizes = torch.tensor([g.num_nodes for g in graphs])
+    offsets = torch.cumsum(sizes, 0) - sizes
+    return GraphBatch(
+        z=torch.cat([g.z for g in graphs]),
+        edge_index=torch.cat([g.edge_index + int(o) for g, o in zip(graphs, offsets)], dim=1),
+        edge_vec=torch.cat([g.edge_vec for g in graphs]),
+        lattice=torch.cat([g.lattice for g in graphs]),
+        y=torch.cat([g.y for g in graphs]) if all(labelled) else None,  # type: ignore[misc]
+        batch=torch.repeat_interleave(torch.arange(len(graphs)), sizes),
+    )

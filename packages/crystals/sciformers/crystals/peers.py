@@ -2,8 +2,8 @@
 
 - **CGCNN** (Xie & Grossman, PRL 2018, https://arxiv.org/abs/1710.10324, eq. 5): gated graph
   convolutions ``h_i += sum_j sigmoid(z_ij W_f) * softplus(z_ij W_s)`` with
-  ``z_ij = [h_i | h_j | u_ij]``, here torch-geometric's ``CGConv`` (with batch norm), on a
-  Gaussian expansion of distances; mean pooling, then a Softplus MLP.
+  ``z_ij = [h_i | h_j | u_ij]`` (:class:`GatedConv`, batch norm after the sum as in PyG's
+  ``CGConv``), on a Gaussian expansion of distances; mean pooling, then a Softplus MLP.
 - **SchNet-style** (Schuett et al., NeurIPS 2017, https://arxiv.org/abs/1706.08566, eq. 3-4):
   interaction blocks with continuous filters ``W(r_ij) = Dense(ssp(Dense(rbf(|r_ij|))))``,
   ``x_i' = sum_j x_j * W(r_ij)``, residual atom-wise updates and an atom-wise readout averaged
@@ -36,9 +36,30 @@ class ShiftedSoftplus(nn.Module):
         return F.softplus(x) - math.log(2.0)
 
 
+class GatedConv(nn.Module):
+    """CGCNN's gated convolution (eq. 5): ``h_i + BN(sum_j sigmoid(z_ij W_f + b_f) * softplus(z_ij W_s + b_s))``.
+
+    ``z_ij = [h_i | h_j | u_ij]`` for every edge j -> i (``edge_index`` rows j, i). The batch norm
+    over the summed messages is the form of torch-geometric's ``CGConv`` (the paper's eq. 5 has
+    none; ``batch_norm=False`` gives it).
+    """
+
+    def __init__(self, dim: int, edge_dim: int, batch_norm: bool = True) -> None:
+        super().__init__()
+        self.lin_f = nn.Linear(2 * dim + edge_dim, dim)
+        self.lin_s = nn.Linear(2 * dim + edge_dim, dim)
+        self.bn = nn.BatchNorm1d(dim) if batch_norm else nn.Identity()
+
+    def forward(self, h: Tensor, edge_index: Tensor, u: Tensor) -> Tensor:
+        j, i = edge_index
+        z = torch.cat([h[i], h[j], u], dim=-1)
+        messages = torch.sigmoid(self.lin_f(z)) * F.softplus(self.lin_s(z))
+        return h + self.bn(torch.zeros_like(h).index_add_(0, i, messages))
+
+
 @register_model("cgcnn", test_kwargs={"dim": 16, "layers": 2, "hidden": 16}, example=example_batch)
 class CGCNN(CrystalModel):
-    """CGCNN with torch-geometric ``CGConv`` layers.
+    """CGCNN: gated graph convolutions (:class:`GatedConv`), mean pooling and a Softplus MLP.
 
     Args:
         dim: atom feature width (CGCNN: 64).
@@ -55,13 +76,11 @@ class CGCNN(CrystalModel):
                  graph: dict[str, Any] | None = None, target_mean: float = 0.0, target_std: float = 1.0,
                  target_units: str | None = None, elements: list[int] | None = None) -> None:
         super().__init__(graph, target_mean, target_std, target_units, elements)
-        from torch_geometric.nn import CGConv
-
         self.hparams.update(dim=dim, layers=layers, rbf_bins=rbf_bins, rbf_max=rbf_max, hidden=hidden)
         self.register_buffer("atom_table", atom_feature_table().clone(), persistent=False)
         self.embed = nn.Linear(ATOM_FEATURE_DIM, dim)
         self.rbf = RBFExpansion(0.0, rbf_max, rbf_bins)
-        self.convs = nn.ModuleList(CGConv(dim, dim=rbf_bins, aggr="add", batch_norm=True) for _ in range(layers))
+        self.convs = nn.ModuleList(GatedConv(dim, rbf_bins) for _ in range(layers))
         self.head = nn.Sequential(nn.Softplus(), nn.Linear(dim, hidden), nn.Softplus(), nn.Linear(hidden, 1))
 
     def forward(self, batch: Any) -> Tensor:
