@@ -120,3 +120,58 @@ def test_planted_motif_sits_exactly_at_the_ground_truth():
     train = generate_split(cfg, 30, 1)
     assert {(int(k), int(c)) for k, c in zip(train.y, train.channels)} == {
         (int(k), int(c)) for k, c in zip(split.y, split.channels)}
+
+
+def _shipped_ts_files():
+    from pathlib import Path
+
+    import sktime.datasets
+
+    from sciformers.timeseries.classification.data import SHIPPED
+
+    root = Path(sktime.datasets.__file__).parent / "data"
+    files = [root / name / f"{name}_{split}.ts" for name in sorted(SHIPPED) for split in ("TRAIN", "TEST")]
+    assert all(f.is_file() for f in files), [str(f) for f in files if not f.is_file()]
+    return files
+
+
+@pytest.mark.parametrize("path", _shipped_ts_files(), ids=lambda p: p.name)
+def test_ts_reader_agrees_with_sktimes_reader_on_every_shipped_file(path):
+    """Our reader against sktime's (the oracle) on the archive files the package ships."""
+    from sktime.datasets import load_from_tsfile_to_dataframe
+
+    from sciformers.timeseries.classification.data import panel_to_list, read_ts
+
+    X, y = read_ts(path, allow_unequal=True)
+    frame = load_from_tsfile_to_dataframe(str(path), return_separate_X_and_y=False)
+    expected_y = frame.pop("class_vals").to_numpy().astype(str)
+    expected = panel_to_list(frame, str(path))
+    assert y.tolist() == expected_y.tolist() and len(X) == len(expected)
+    assert all(a.shape == b.shape and np.array_equal(a, b) for a, b in zip(X, expected))
+
+
+def test_ts_reader_reads_sktimes_own_unlabelled_files(tmp_path):
+    """sktime's writer ends every unlabelled line with ':'; those files read as unlabelled series."""
+    from sktime.datasets import write_ndarray_to_tsfile
+
+    from sciformers.timeseries.classification.data import read_ts
+
+    X = np.arange(24, dtype=float).reshape(3, 2, 4)
+    write_ndarray_to_tsfile(X, str(tmp_path), problem_name="toy", class_label=None, fold="_NEW")
+    path = next(tmp_path.rglob("*.ts"))
+    assert any(line.endswith(":") for line in path.read_text().splitlines() if line[:1].isdigit())
+    series, labels = read_ts(path)
+    assert labels is None and np.array_equal(np.stack(series), X)
+
+
+def test_ts_reader_errors_name_the_line(tmp_path):
+    from sciformers.timeseries.classification.data import read_ts
+
+    with pytest.raises(ValueError, match=r"x\.ts: line 13, channel 1: expected comma-separated numbers"):
+        read_ts(write(tmp_path, "x.ts", EQUAL_TS.replace("0,1,1,1:up", "0,one,1,1:up")))
+    with pytest.raises(ValueError, match=r"line 12: class label 'left' is not among the declared"):
+        read_ts(write(tmp_path, "y.ts", EQUAL_TS.replace(":down", ":left")))
+    with pytest.raises(ValueError, match=r"line 11: channels have different lengths \[4, 3\]"):
+        read_ts(write(tmp_path, "z.ts", EQUAL_TS.replace("1,2,3,4:0,0,1,1", "1,2,3,4:0,0,1")))
+    with pytest.raises(ValueError, match="@timeStamps true is not supported"):
+        read_ts(write(tmp_path, "t.ts", EQUAL_TS.replace("@timeStamps false", "@timeStamps true")))

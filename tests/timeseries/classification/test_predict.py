@@ -82,3 +82,31 @@ def test_an_unlabelled_file_cannot_train(tmp_path):
     path = write_ts(tmp_path / "u.ts", np.zeros((2, 1, 5)) + np.arange(5))
     with pytest.raises(ValueError, match="u.ts: the file has no class labels"):
         load_ts(path)
+
+
+def test_predict_reads_the_network_without_sktime_and_agrees_with_the_classifier(tmp_path):
+    """The predictor's own read of the checkpoint (no sktime: start-up) gives the classifier's
+    probabilities, z-normalisation included."""
+    import subprocess
+    import sys
+
+    from sciformers.core import load_model_state
+    from sciformers.timeseries.classification.data import z_normalize
+    from sciformers.timeseries.classification.shapeformer import ShapeFormer, predict_proba
+
+    split = generate_split(CONFIG, 18, 3)
+    clf = ShapeFormerClassifier(**{**TINY, "normalize": True}, random_state=1).fit(split.X * 5 + 2, split.y)
+    ckpt = save_classifier(clf, tmp_path / "ckpt")
+    state, config = load_model_state(ckpt)
+    network = ShapeFormer(**config["kwargs"])
+    network.load_state_dict(state)
+    test = generate_split(CONFIG, 6, 4).X * 5 + 2
+    mine = predict_proba(network, np.stack(z_normalize(list(test))))
+    assert np.allclose(mine, clf.predict_proba(test), atol=1e-6)
+
+    code = ("import sys; import sciformers.timeseries, sciformers.timeseries.classification.predict; "
+            "assert 'sktime' not in sys.modules, 'sktime imported'; "
+            "from sciformers.timeseries import ShapeFormerClassifier, ITransformerForecaster; "
+            "assert 'sktime' in sys.modules")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -12,7 +12,8 @@ longest training length; longer series at predict time are truncated to it. With
 does not normalise, so the default is off).
 
 Registered as ``timeseries.shapeformer_classifier`` (an estimator: ``fit`` / ``predict`` of its
-own); its checkpoint holds the network, registered as ``timeseries.shapeformer``.
+own) by :mod:`sciformers.timeseries.classification`, which imports this module (and sktime) only
+when one is built; its checkpoint holds the network, registered as ``timeseries.shapeformer``.
 """
 
 from __future__ import annotations
@@ -23,13 +24,12 @@ from typing import Any
 import numpy as np
 from sktime.classification.deep_learning.base import BaseDeepClassifierPytorch
 
-from sciformers.core import load_model_state, register_model, save_model
+from sciformers.core import load_model_state, save_model
 from sciformers.timeseries.classification.data import pad_panel, z_normalize
 from sciformers.timeseries.classification.discovery import discover_shapelets
 from sciformers.timeseries.classification.shapeformer import ShapeFormer, shapelet_specs
 
 MODEL_NAME = "timeseries.shapeformer"  # the network inside: what a checkpoint holds
-CLASSIFIER_NAME = "timeseries.shapeformer_classifier"  # the estimator, as pipelines name it
 
 
 def to_padded_numpy(X: Any, length: int | None = None, normalize: bool = False) -> np.ndarray:
@@ -46,9 +46,6 @@ def to_padded_numpy(X: Any, length: int | None = None, normalize: bool = False) 
     return pad_panel(series, length or max(x.shape[1] for x in series))
 
 
-@register_model(CLASSIFIER_NAME, kind="estimator",
-                test_kwargs={"num_epochs": 1, "batch_size": 4, "dim": 8, "generic_dim": 4, "heads": 2, "ffn_dim": 8,
-                             "num_shapelets": 1, "discovery_window": 5, "scan_window": 5})
 class ShapeFormerClassifier(BaseDeepClassifierPytorch):
     """ShapeFormer (Le et al., KDD 2024) for multivariate time series classification.
 

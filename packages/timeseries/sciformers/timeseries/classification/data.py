@@ -158,7 +158,16 @@ def load_shipped(name: str) -> ClassificationData:
 
 
 def read_ts(path: str | Path, allow_unequal: bool | None = None) -> tuple[list[np.ndarray], np.ndarray | None]:
-    """A ``.ts`` file through sktime's reader: its series, and its labels when it has them.
+    """A ``.ts`` file (sktime's time series format): its series, and its labels when it has them.
+
+    The format: ``#`` comments (``%`` too, in the header), ``@`` header tags (case-insensitive; ``@classLabel true <labels>``
+    or ``false``, ``@equalLength``, ``@timeStamps``, ...), then after ``@data`` one series per line,
+    channels separated by ``:``, values by ``,``, ``?`` for a missing value, and the class label
+    as the last ``:`` field when the file declares labels. Labels are read in lower case, as
+    sktime's reader (and so its shipped-data loaders) reads them, so a model trained on a shipped
+    set scores that set's files. A trailing ``:`` on an unlabelled line
+    (what sktime's own writer produces) is an empty field and is ignored. Read by this module, not
+    sktime (start-up, and errors that name the line).
 
     Args:
         path: the file.
@@ -171,24 +180,86 @@ def read_ts(path: str | Path, allow_unequal: bool | None = None) -> tuple[list[n
 
     Raises:
         FileNotFoundError: if the file is missing.
-        ValueError: for a malformed file (sktime's message, prefixed with the path) or data that
-            fails :func:`validate_panel`.
+        ValueError: for a malformed file (naming the path, the line and what was expected) or
+            data that fails :func:`validate_panel`.
     """
-    from sktime.datasets import load_from_tsfile_to_dataframe
-
     path = Path(path).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such .ts file")
-    try:
-        frame = load_from_tsfile_to_dataframe(str(path), return_separate_X_and_y=False)
-    except Exception as err:  # sktime raises IOError / its own parse errors
-        raise ValueError(f"{path}: not a valid .ts file: {err}") from None
-    labels = frame.pop("class_vals").to_numpy() if "class_vals" in frame else None
+    where = str(path)
+    header: dict[str, list[str]] = {}
+    X: list[np.ndarray] = []
+    labels: list[str] = []
+    in_data = False
+    for number, raw in enumerate(path.read_text(errors="replace").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#") or (not in_data and line.startswith("%")):
+            continue
+        if not in_data:
+            if not line.startswith("@"):
+                raise ValueError(f"{where}: not a valid .ts file: line {number} is data before the @data tag")
+            tag, *values = line[1:].split()
+            if tag.lower() == "data":
+                in_data = True
+                labelled = _header_flag(header, "classlabel", where)
+                declared = [label.lower() for label in header.get("classlabel", [])[1:]]
+                if _header_flag(header, "timestamps", where, default=False):
+                    raise ValueError(f"{where}: @timeStamps true is not supported; write the values without "
+                                     "timestamps (one evenly sampled value per step)")
+            else:
+                header[tag.lower()] = values
+            continue
+        fields = line.split(":")
+        if fields[-1].strip() == "" and len(fields) > 1:
+            fields = fields[:-1]  # sktime's writer ends unlabelled lines with ':'
+        if labelled:
+            if len(fields) < 2:
+                raise ValueError(f"{where}: line {number}: expected channels then a class label separated by ':'")
+            label = fields.pop().strip().lower()
+            if declared and label not in declared:
+                raise ValueError(f"{where}: line {number}: class label {label!r} is not among the declared "
+                                 f"@classLabel values {declared}")
+            labels.append(label)
+        X.append(_parse_channels(fields, where, number))
+    if not in_data:
+        raise ValueError(f"{where}: not a valid .ts file: no @data tag (expected the header, then @data, then one "
+                         "series per line)")
     if allow_unequal is None:
-        allow_unequal = "@equallength false" in path.read_text(errors="replace").lower()
-    X = panel_to_list(frame, str(path))
-    y = validate_panel(X, labels if labels is not None else np.zeros(len(X)), str(path), allow_unequal)
-    return X, (y if labels is not None else None)
+        allow_unequal = not _header_flag(header, "equallength", where, default=True)
+    if X and len({x.shape[0] for x in X}) > 1:
+        first = next(i for i, x in enumerate(X) if x.shape[0] != X[0].shape[0])
+        raise ValueError(f"{where}: series {first} has {X[first].shape[0]} channels, series 0 has {X[0].shape[0]}")
+    y = validate_panel(X, labels if labelled else np.zeros(len(X)), where, allow_unequal)
+    return X, (y if labelled else None)
+
+
+def _header_flag(header: dict[str, list[str]], tag: str, where: str, default: bool | None = None) -> bool:
+    """A ``true``/``false`` header tag (its first value)."""
+    values = header.get(tag)
+    if not values:
+        if default is None:
+            raise ValueError(f"{where}: not a valid .ts file: the header has no @{tag} tag before @data "
+                             "(expected true or false)")
+        return default
+    if values[0].lower() not in ("true", "false"):
+        raise ValueError(f"{where}: @{tag} is {values[0]!r}; expected true or false")
+    return values[0].lower() == "true"
+
+
+def _parse_channels(fields: list[str], where: str, number: int) -> np.ndarray:
+    """``(C, T)`` floats from a data line's ``:``-separated channels (``?`` -> NaN)."""
+    channels = []
+    for c, field_text in enumerate(fields):
+        try:
+            values = [np.nan if v.strip() == "?" else float(v) for v in field_text.split(",")]
+        except ValueError:
+            raise ValueError(f"{where}: line {number}, channel {c}: expected comma-separated numbers "
+                             f"(or ? for missing), got {field_text[:40]!r}") from None
+        channels.append(values)
+    if len({len(v) for v in channels}) > 1:
+        raise ValueError(f"{where}: line {number}: channels have different lengths "
+                         f"{[len(v) for v in channels]}; every channel of a series needs the same steps")
+    return np.asarray(channels, dtype=np.float64)
 
 
 def load_ts(path: str | Path, allow_unequal: bool | None = None) -> tuple[list[np.ndarray], np.ndarray]:

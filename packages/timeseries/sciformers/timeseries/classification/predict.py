@@ -7,7 +7,8 @@ The checkpoint is a :func:`~sciformers.timeseries.classification.classifier.save
 folder (the pipeline writes them to ``checkpoints/timeseries.shapeformer/<dataset task>/seed<N>/``).
 Inputs are ``.ts`` files (sktime's format; class labels optional) or folders of them; every file
 is read and checked (its channel count against the checkpoint's) before anything is predicted.
-Series are edge-padded or truncated to the training length, as in training. ``DIR/predictions.csv``
+Series are z-normalised (when the classifier was trained so) and edge-padded or truncated to the
+training length, as in training; the network is read without sktime (start-up). ``DIR/predictions.csv``
 holds ``file,series,predicted,label,p_<class>...`` (``label`` empty for a file without labels).
 One line per file is printed: ``file<TAB>n series<TAB>accuracy (or -)``. Nothing is written
 outside ``DIR``.
@@ -20,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from sciformers.core import load_model_state
 from sciformers.evaluation.datasets import PredictRequest, PredictResult, Predictor, input_files, register_predictor
-from sciformers.timeseries.classification.classifier import load_classifier
-from sciformers.timeseries.classification.data import pad_panel, read_ts
+from sciformers.timeseries.classification.data import pad_panel, read_ts, z_normalize
+from sciformers.timeseries.classification.shapeformer import ShapeFormer, predict_proba
 
 TABLE = "predictions.csv"
 
@@ -42,9 +44,12 @@ def predict_timeseries(request: PredictRequest) -> PredictResult:
         FileNotFoundError, ValueError: for a missing, malformed or mismatched input, naming it
             (unless ``skip_invalid``: then it is reported in ``skipped``).
     """
-    clf = load_classifier(request.checkpoint)
-    channels, length = int(clf.network_kwargs_["channels"]), int(clf.series_length_)
-    classes = [str(c) for c in clf.classes_]
+    state, config = load_model_state(request.checkpoint, expected_model="timeseries.shapeformer")
+    network = ShapeFormer(**config["kwargs"])
+    network.load_state_dict(state)
+    channels, length = int(config["n_channels"]), int(config["series_length"])
+    normalize = bool(config["params"].get("normalize", False))
+    classes = [str(c) for c in config["classes"]]
     result = PredictResult()
 
     def bad(item: str, err: Exception) -> None:
@@ -66,7 +71,7 @@ def predict_timeseries(request: PredictRequest) -> PredictResult:
                 bad(str(path), err)
     rows = []
     for path, X, y in panels:
-        proba = clf.predict_proba(pad_panel(X, length))
+        proba = predict_proba(network, pad_panel(z_normalize(X) if normalize else X, length))
         predicted = [classes[i] for i in proba.argmax(1)]
         rows += [[str(path), i, pred, "" if y is None else y[i], *(f"{v:.6f}" for v in p)]
                  for i, (pred, p) in enumerate(zip(predicted, proba))]

@@ -260,3 +260,18 @@ def shapelet_specs(shapelets: list[Any]) -> list[dict[str, Any]]:
     """:class:`~sciformers.timeseries.classification.discovery.Shapelet` objects -> ShapeFormer's JSON specs."""
     return [{"values": [float(v) for v in s.values], "channel": int(s.channel), "start": int(s.start),
              "end": int(s.end), "info_gain": float(s.info_gain), "label": int(s.label)} for s in shapelets]
+
+
+def predict_proba(network: ShapeFormer, X: "np.ndarray", batch_size: int = 64) -> "np.ndarray":
+    """Class probabilities ``(N, num_classes)`` for a padded panel ``X (N, C, T)`` (softmax of the logits).
+
+    The same computation as the sktime classifier's ``predict_proba`` (float32, eval mode), without
+    importing sktime: ``sciformers predict timeseries`` uses it.
+    """
+    import numpy as np
+
+    network.eval()
+    with torch.no_grad():
+        x = torch.as_tensor(np.ascontiguousarray(X.transpose(0, 2, 1)), dtype=torch.float32)
+        logits = [network(X=x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
+    return torch.softmax(torch.cat(logits), dim=-1).numpy()

@@ -34,7 +34,8 @@ from sciformers.evaluation.report import Table, mean_std, plots_default
 from sciformers.evaluation.runner import Entry, Job, Result
 from sciformers.evaluation.tasks import TaskSpec, get_task, list_tasks, register_task
 from sciformers.timeseries import metrics as _metrics  # noqa: F401  (balanced_accuracy)
-from sciformers.timeseries.classification.classifier import CLASSIFIER_NAME, ShapeFormerClassifier, save_classifier
+from sciformers.timeseries.classification import CLASSIFIER_NAME
+from sciformers.timeseries.classification.classifier import ShapeFormerClassifier, save_classifier
 from sciformers.timeseries.classification.data import SHIPPED, ClassificationData, load_shipped, load_ts_pair, pad_panel
 from sciformers.timeseries.classification.peers import count_params
 from sciformers.timeseries.classification.planted import PlantedConfig, planted_dataset

@@ -7,9 +7,10 @@ beside DLinear, PatchTST and seasonal naive; ``timeseries.expanding_window``
 (``forecasting.realdata``) runs the sktime forecasters of :mod:`.sktime_models` on Airline.
 """
 
+from typing import Any
+
 from sciformers.timeseries.forecasting.base import WindowForecaster
 from sciformers.timeseries.forecasting.ettlike import ETT_COLUMNS, ETTLikeConfig, ettlike_csv, generate_ettlike
-from sciformers.timeseries.forecasting.forecasters import ITransformerForecaster, PathformerForecaster
 from sciformers.timeseries.forecasting.itransformer import InvertedEncoderLayer, ITransformer
 from sciformers.timeseries.forecasting.loaders import BUILTIN_SERIES, load_builtin_series, read_series_csv, validate_series
 from sciformers.timeseries.forecasting.pathformer import (
@@ -23,6 +24,18 @@ from sciformers.timeseries.forecasting.revin import RevIN
 from sciformers.timeseries.forecasting.windows import LongHorizonData, Standardizer, WindowDataset, split_borders
 from sciformers.timeseries.forecasting import sktime_models  # noqa: F401  (registers the sktime forecasters)
 
+#: The sktime wrappers (``forecasters``, which imports sktime: ~1 s) load on first use; not in
+#: ``__all__``, so a star import does not load them either.
+FORECASTER_NAMES = ("ITransformerForecaster", "PathformerForecaster")
+
+
+def __getattr__(name: str) -> Any:
+    if name in FORECASTER_NAMES:
+        from sciformers.timeseries.forecasting import forecasters
+
+        return getattr(forecasters, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 __all__ = [
     "AdaptiveMultiScaleBlock",
     "BUILTIN_SERIES",
@@ -31,13 +44,11 @@ __all__ = [
     "ETTLikeConfig",
     "ETT_COLUMNS",
     "ITransformer",
-    "ITransformerForecaster",
     "InvertedEncoderLayer",
     "LongHorizonData",
     "MultiScaleRouter",
     "PatchTST",
     "Pathformer",
-    "PathformerForecaster",
     "RevIN",
     "SeasonalNaive",
     "Standardizer",

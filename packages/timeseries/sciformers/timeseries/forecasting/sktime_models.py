@@ -15,17 +15,21 @@ ignored where they mean nothing, beside the pipeline's keyword arguments:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sciformers.core import register_model
-from sciformers.timeseries.forecasting.forecasters import ITransformerForecaster, PathformerForecaster
+
+if TYPE_CHECKING:  # the wrappers subclass sktime's BaseForecaster: imported when one is built
+    from sciformers.timeseries.forecasting.forecasters import ITransformerForecaster, PathformerForecaster
 
 
 @register_model("timeseries.itransformer_forecaster", kind="estimator",
                 test_kwargs={"window_length": 4, "d_model": 8, "heads": 2, "d_ff": 8, "depth": 1, "num_epochs": 1})
 def itransformer_forecaster(horizon: int = 1, sp: int = 1, random_state: int | None = None,
-                            **kwargs: Any) -> ITransformerForecaster:
+                            **kwargs: Any) -> "ITransformerForecaster":
     """:class:`ITransformerForecaster` seeded by ``random_state``."""
+    from sciformers.timeseries.forecasting.forecasters import ITransformerForecaster
+
     return ITransformerForecaster(**kwargs, random_state=random_state)
 
 
@@ -33,8 +37,10 @@ def itransformer_forecaster(horizon: int = 1, sp: int = 1, random_state: int | N
                 test_kwargs={"window_length": 4, "patch_sizes": [[2, 4]], "top_k": 1, "d_model": 2, "d_ff": 4,
                              "num_epochs": 1})
 def pathformer_forecaster(horizon: int = 1, sp: int = 1, random_state: int | None = None,
-                          **kwargs: Any) -> PathformerForecaster:
+                          **kwargs: Any) -> "PathformerForecaster":
     """:class:`PathformerForecaster` seeded by ``random_state``."""
+    from sciformers.timeseries.forecasting.forecasters import PathformerForecaster
+
     return PathformerForecaster(**kwargs, random_state=random_state)
 
 
