@@ -1,7 +1,8 @@
 """What the registries hold, readable without importing torch or any domain.
 
 ``sciformers list``, ``sciformers data`` (no name) and ``sciformers predict [DOMAIN] --help``
-answer from ``catalog.json`` beside this module: a static description of every registered
+answer from ``catalog.json`` (and ``sciformers predict DOMAIN`` imports only the module its
+predictor lives in, not the domain's whole harness) beside this module: a static description of every registered
 model, task, attention variant, dataset and predictor, generated from the live registries by
 
     python -m sciformers.evaluation.catalog          # or: make catalog
@@ -68,8 +69,8 @@ def build_catalog() -> dict[str, Any]:
         "attention": {a.name: {"kind": a.kind, "description": a.description} for a in attention if _shipped(a.factory)},
         "datasets": {name: {"description": e.description, "aliases": list(e.aliases)}
                      for name, e in sorted(_DATASETS.items()) if _shipped(e.build)},
-        "predictors": {d: {"inputs": p.inputs, "options": dict(p.options)} for d, p in predictors.items()
-                       if _shipped(p.run)},
+        "predictors": {d: {"inputs": p.inputs, "options": dict(p.options), "module": p.run.__module__}
+                       for d, p in predictors.items() if _shipped(p.run)},
     }
 
 

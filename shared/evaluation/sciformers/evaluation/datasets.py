@@ -11,6 +11,7 @@ every input before writing anything for it; with ``skip_invalid`` a bad input is
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -164,8 +165,22 @@ def list_predictors() -> list[str]:
     return sorted(_PREDICTORS)
 
 
+def _import_predictor_module(domain: str) -> None:
+    """Import the one module the catalog says registers ``domain``'s predictor (start-up: a
+    domain's other task modules may pull in heavy libraries the predictor never uses)."""
+    from sciformers.evaluation.catalog import load_catalog
+
+    try:
+        module = load_catalog()["predictors"][domain]["module"]
+    except (FileNotFoundError, KeyError):
+        return
+    importlib.import_module(module)
+
+
 def get_predictor(domain: str) -> Predictor:
     """The predictor of ``domain``, importing the domain's task modules if needed."""
+    if domain not in _PREDICTORS:
+        _import_predictor_module(domain)
     if domain not in _PREDICTORS:
         import_tasks(domain)
     try:
